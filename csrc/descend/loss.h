@@ -1,0 +1,55 @@
+/* Losses of one sample: value and derivative with respect to the margin z.
+ *
+ * Stateless static inline functions; no allocation.  Every loss is written
+ * to stay finite for any finite z (no exp of a large positive number).
+ */
+#ifndef DESCEND_LOSS_H
+#define DESCEND_LOSS_H
+
+#include <math.h>
+
+/* Which loss a kernel evaluates; chosen once per call, outside the loops. */
+enum descend_loss_kind {
+    DESCEND_SQUARED = 0,      /* 0.5 * (z - y)^2,           y real          */
+    DESCEND_LOG = 1,          /* log(1 + e^z) - y z,        y in {0, 1}     */
+    DESCEND_MULTINOMIAL = 2   /* logsumexp(z) - z_y,        y class index   */
+};
+
+/* 0.5 (z - y)^2 and its derivative z - y. */
+static inline double descend_squared_loss(double z, double y, double *dloss)
+{
+    double r = z - y;
+    *dloss = r;
+    return 0.5 * r * r;
+}
+
+/* Binary log loss log(1 + exp(z)) - y z for y in {0, 1}, with derivative
+ * sigmoid(z) - y.  One exp and one log1p of exp(-|z|) <= 1: exact and
+ * finite for every finite z. */
+static inline double descend_log_loss(double z, double y, double *dloss)
+{
+    double e = exp(-fabs(z));
+    double sig = (z >= 0.0) ? 1.0 / (1.0 + e) : e / (1.0 + e);
+    *dloss = sig - y;
+    return log1p(e) + (z > 0.0 ? z : 0.0) - y * z;
+}
+
+/* Multinomial cross-entropy of K logits z (overwritten with the derivative
+ * softmax(z) - onehot(y)).  The maximum is subtracted before exp. */
+static inline double descend_multinomial_loss(double *z, int k, int y)
+{
+    double zmax = z[0], s = 0.0, lse;
+    int j;
+    for (j = 1; j < k; j++)
+        if (z[j] > zmax) zmax = z[j];
+    for (j = 0; j < k; j++)
+        s += exp(z[j] - zmax);
+    lse = zmax + log(s);
+    double loss = lse - z[y];
+    for (j = 0; j < k; j++)
+        z[j] = exp(z[j] - lse);
+    z[y] -= 1.0;
+    return loss;
+}
+
+#endif

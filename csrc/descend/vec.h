@@ -1,0 +1,84 @@
+/* Vector helpers for the kernels: dot products accumulated in double,
+ * gradient accumulation into double buffers, and fused parameter updates.
+ * float32 and float64 variants; `omp simd` lets the compiler vectorise the
+ * reductions (the order is fixed at compile time, so results are
+ * reproducible run to run).
+ */
+#ifndef DESCEND_VEC_H
+#define DESCEND_VEC_H
+
+#include <stddef.h>
+
+#define DESCEND_DEFINE_VEC(SUFFIX, T)                                          \
+/* sum_j x[j] * w[j], accumulated in double */                                 \
+static inline double descend_dot_##SUFFIX(const T *x, const T *w, ptrdiff_t n) \
+{                                                                              \
+    double s = 0.0;                                                            \
+    ptrdiff_t j;                                                               \
+    _Pragma("omp simd reduction(+:s)")                                         \
+    for (j = 0; j < n; j++)                                                    \
+        s += (double)x[j] * (double)w[j];                                      \
+    return s;                                                                  \
+}                                                                              \
+/* g[j] += a * x[j]  (g is a double accumulator) */                            \
+static inline void descend_acc_##SUFFIX(double *g, double a, const T *x,      \
+                                        ptrdiff_t n)                           \
+{                                                                              \
+    ptrdiff_t j;                                                               \
+    _Pragma("omp simd")                                                        \
+    for (j = 0; j < n; j++)                                                    \
+        g[j] += a * (double)x[j];                                              \
+}                                                                              \
+/* w[j] = decay * w[j] - step * x[j]   (one per-sample SGD step) */            \
+static inline void descend_decay_axpy_##SUFFIX(T *w, double decay,            \
+                                               double step, const T *x,        \
+                                               ptrdiff_t n)                    \
+{                                                                              \
+    ptrdiff_t j;                                                               \
+    _Pragma("omp simd")                                                        \
+    for (j = 0; j < n; j++)                                                    \
+        w[j] = (T)(decay * (double)w[j] - step * (double)x[j]);                \
+}                                                                              \
+/* w[j] = decay * w[j] - step * g[j]; returns sum_j (scale*g[j] + l2*w_old)^2 \
+ * (the squared norm of the full gradient) and adds sum w_old^2 to *wsq. */    \
+static inline double descend_step_##SUFFIX(T *w, const double *g,             \
+                                           ptrdiff_t n, double decay,          \
+                                           double step, double scale,          \
+                                           double l2, double *wsq)             \
+{                                                                              \
+    double gsq = 0.0, ws = 0.0;                                                \
+    ptrdiff_t j;                                                               \
+    _Pragma("omp simd reduction(+:gsq, ws)")                                   \
+    for (j = 0; j < n; j++) {                                                  \
+        double wj = (double)w[j];                                              \
+        double gj = scale * g[j] + l2 * wj;                                    \
+        gsq += gj * gj;                                                        \
+        ws += wj * wj;                                                         \
+        w[j] = (T)(decay * wj - step * g[j]);                                  \
+    }                                                                          \
+    *wsq += ws;                                                                \
+    return gsq;                                                                \
+}                                                                              \
+/* software prefetch of the start of a row (per-sample kernels jump rows) */   \
+static inline void descend_prefetch_##SUFFIX(const T *x, ptrdiff_t n)         \
+{                                                                              \
+    ptrdiff_t j, stride = (ptrdiff_t)(64 / sizeof(T));                         \
+    for (j = 0; j < n && j < 16 * stride; j += stride)                         \
+        __builtin_prefetch(x + j, 0, 1);                                       \
+}
+
+DESCEND_DEFINE_VEC(f32, float)
+DESCEND_DEFINE_VEC(f64, double)
+
+/* sum_j v[j]^2 of a double buffer */
+static inline double descend_sqnorm_d(const double *v, ptrdiff_t n)
+{
+    double s = 0.0;
+    ptrdiff_t j;
+    _Pragma("omp simd reduction(+:s)")
+    for (j = 0; j < n; j++)
+        s += v[j] * v[j];
+    return s;
+}
+
+#endif

@@ -1,0 +1,14 @@
+"""descend: fast gradient-descent training of linear models.
+
+Estimators are scikit-learn compatible; their epochs run in compiled,
+OpenMP-parallel Cython kernels.
+"""
+from ._history import History
+from ._linear import LinearRegression
+from ._logistic import LogisticRegression
+from ._solver import DivergenceError
+
+__version__ = "0.1.0"
+
+__all__ = ["DivergenceError", "History", "LinearRegression", "LogisticRegression",
+           "__version__"]

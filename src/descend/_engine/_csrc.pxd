@@ -1,0 +1,34 @@
+# Declarations of the inline C helpers in csrc/descend/*.h.
+from libc.stdint cimport int64_t, uint64_t
+
+cdef extern from "descend/loss.h" nogil:
+    cdef enum descend_loss_kind:
+        DESCEND_SQUARED
+        DESCEND_LOG
+        DESCEND_MULTINOMIAL
+    double descend_squared_loss(double z, double y, double *dloss)
+    double descend_log_loss(double z, double y, double *dloss)
+    double descend_multinomial_loss(double *z, int k, int y)
+
+cdef extern from "descend/vec.h" nogil:
+    double descend_dot_f32(const float *x, const float *w, Py_ssize_t n)
+    double descend_dot_f64(const double *x, const double *w, Py_ssize_t n)
+    void descend_acc_f32(double *g, double a, const float *x, Py_ssize_t n)
+    void descend_acc_f64(double *g, double a, const double *x, Py_ssize_t n)
+    void descend_decay_axpy_f32(float *w, double decay, double step,
+                                const float *x, Py_ssize_t n)
+    void descend_decay_axpy_f64(double *w, double decay, double step,
+                                const double *x, Py_ssize_t n)
+    double descend_step_f32(float *w, const double *g, Py_ssize_t n,
+                            double decay, double step, double scale,
+                            double l2, double *wsq)
+    double descend_step_f64(double *w, const double *g, Py_ssize_t n,
+                            double decay, double step, double scale,
+                            double l2, double *wsq)
+    void descend_prefetch_f32(const float *x, Py_ssize_t n)
+    void descend_prefetch_f64(const double *x, Py_ssize_t n)
+    double descend_sqnorm_d(const double *v, Py_ssize_t n)
+
+cdef extern from "descend/rng.h" nogil:
+    uint64_t descend_rng_next(uint64_t *state)
+    void descend_shuffle(int64_t *perm, int64_t n, uint64_t *state)

@@ -1,0 +1,84 @@
+"""The convergence history a fit records, one record per epoch."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+
+#: The columns of a history, in order, with their meaning.
+COLUMNS = {
+    "epoch": "epoch number, from 1",
+    "objective": "mean (sample-weighted) loss + penalty; full batch: exact, at "
+                 "the point where the epoch started; stochastic: the running "
+                 "mean of each sample's loss before its update, plus the "
+                 "penalty at the end of the epoch",
+    "grad_norm": "Euclidean norm of the full gradient at the epoch's start "
+                 "(full batch only; NaN otherwise)",
+    "learning_rate": "step size of the epoch's last update",
+    "updates": "cumulative number of parameter updates",
+    "seconds": "cumulative wall-clock seconds since fit started",
+}
+_INTEGER_COLUMNS = ("epoch", "updates")
+
+
+class History(Sequence):
+    """Per-epoch records of a fit.
+
+    ``history[i]`` is the i-th epoch as a dict; ``history["objective"]`` is a
+    column as a NumPy array; ``history.to_frame()`` gives a pandas DataFrame.
+    ``stop_reason`` says why the fit ended: "tol", "max_iter", "diverged" or
+    "interrupted".
+    """
+
+    def __init__(self):
+        self._blocks = []  # float arrays of shape (epochs, len(COLUMNS))
+        self._table = np.empty((0, len(COLUMNS)))
+        self.stop_reason = None
+
+    def append_block(self, table):
+        """Add epochs given as rows of a (m, len(COLUMNS)) float array."""
+        if len(table):
+            self._blocks.append(np.array(table, dtype=np.float64))
+
+    def _rows(self):
+        if self._blocks:
+            self._table = np.concatenate([self._table, *self._blocks])
+            self._blocks = []
+        return self._table
+
+    def __len__(self):
+        return len(self._rows())
+
+    def __getitem__(self, key):
+        if isinstance(key, str):
+            if key not in COLUMNS:
+                raise KeyError(f"{key!r} is not a history column; columns: {list(COLUMNS)}")
+            column = self._rows()[:, list(COLUMNS).index(key)]
+            return column.astype(np.int64) if key in _INTEGER_COLUMNS else column.copy()
+        if isinstance(key, slice):
+            return [self[i] for i in range(*key.indices(len(self)))]
+        row = self._rows()[range(len(self))[key]]
+        return {name: (int(v) if name in _INTEGER_COLUMNS else float(v))
+                for name, v in zip(COLUMNS, row)}
+
+    @property
+    def columns(self):
+        return list(COLUMNS)
+
+    def to_dict(self):
+        """The columns as a dict of NumPy arrays."""
+        return {name: self[name] for name in COLUMNS}
+
+    def to_frame(self):
+        """The history as a pandas DataFrame, one row per epoch (needs pandas)."""
+        try:
+            import pandas as pd
+        except ImportError as exc:  # pragma: no cover - depends on the env
+            raise ImportError("History.to_frame() needs pandas: pip install pandas") from exc
+        return pd.DataFrame(self.to_dict())
+
+    def __repr__(self):
+        if not len(self):
+            return f"History(empty, stop_reason={self.stop_reason!r})"
+        return (f"History({len(self)} epochs, objective {self[-1]['objective']:.6g}, "
+                f"stop_reason={self.stop_reason!r})")
