@@ -14,57 +14,58 @@ from ._validation import (
     resolve_n_threads)
 
 #: numpydoc entries of the parameters every estimator shares; an estimator's
-#: docstring names them with ``{name}`` and fills in its own defaults.
+#: docstring names them with ``{name}``; ``{default}`` is filled in from the
+#: estimator's own signature, so the documentation cannot drift from it.
 PARAMETER_DOCS = {
-    "batch_size": """batch_size : int or None, default=None
+    "batch_size": """batch_size : int or None, default={default}
     Rows per update. None is batch gradient descent: one exact step per
     epoch over all rows (one pass over X computes loss and gradient). 1 is
     stochastic gradient descent (one update per row), k > 1 mini-batch
     gradient descent (rows shuffled each epoch when ``shuffle``).""",
-    "learning_rate": """learning_rate : {{"constant", "invscaling"}}, default="constant"
+    "learning_rate": """learning_rate : {{"constant", "invscaling"}}, default={default}
     Step-size schedule over updates t = 1, 2, ...: "constant" uses
     ``eta0``; "invscaling" uses ``eta0 / t**power_t`` (full batch: t is
     the epoch).""",
-    "eta0": """eta0 : float > 0 or "auto", default="auto"
+    "eta0": """eta0 : float > 0 or "auto", default={default}
     Initial step size. "auto" derives it from the data: 1/L for full batch,
     L the gradient's Lipschitz constant (largest eigenvalue of the
     sample-weighted covariance of [X, 1], by power iteration, times the
     loss curvature bound, plus alpha); for batches of B rows 1/(2 L(B)) with
     L(B) the expected smoothness of a B-row sample. Safe on any scaling,
     fastest on standardised features. The value used is ``eta0_``.""",
-    "power_t": """power_t : float >= 0, default=0.5
+    "power_t": """power_t : float >= 0, default={default}
     Exponent of the "invscaling" schedule.""",
-    "penalty": """penalty : {{"l2"}} or None, default="l2"
+    "penalty": """penalty : {{"l2"}} or None, default={default}
     Regularisation term: "l2" adds ``alpha/2 * ||coef||^2`` to the mean
     loss; None adds nothing. The intercept is never penalised.""",
-    "alpha": """alpha : float >= 0, default={alpha}
+    "alpha": """alpha : float >= 0, default={default}
     Strength of the penalty. The objective is mean (sample-weighted) loss
     + ``alpha/2 * ||coef||^2``; scikit-learn's ``C`` corresponds to
     ``alpha = 1 / (C * n_samples)``, Ridge's ``alpha`` to
     ``alpha / n_samples`` here.""",
-    "fit_intercept": """fit_intercept : bool, default=True
+    "fit_intercept": """fit_intercept : bool, default={default}
     Whether to fit an (unpenalised) intercept. X is never augmented with a
     column of ones.""",
-    "max_iter": """max_iter : int >= 1, default=1000
+    "max_iter": """max_iter : int >= 1, default={default}
     Maximum number of epochs (passes over the data).""",
-    "tol": """tol : float >= 0 or None, default=1e-4
+    "tol": """tol : float >= 0 or None, default={default}
     Stopping tolerance: the fit stops when for ``n_iter_no_change``
     consecutive epochs the objective fails to improve on the best seen by
     more than ``tol * max(1, |best|)``. None runs all ``max_iter`` epochs.""",
-    "n_iter_no_change": """n_iter_no_change : int >= 1, default=5
+    "n_iter_no_change": """n_iter_no_change : int >= 1, default={default}
     Epochs without sufficient improvement before stopping.""",
-    "shuffle": """shuffle : bool, default=True
+    "shuffle": """shuffle : bool, default={default}
     Shuffle the rows before each epoch of a stochastic or mini-batch fit
     (full batch visits rows in order; shuffling would not change it).""",
-    "random_state": """random_state : int, RandomState instance or None, default=None
+    "random_state": """random_state : int, RandomState instance or None, default={default}
     Seed of the shuffling. With the same seed a fit is reproducible bit for
     bit.""",
-    "n_jobs": """n_jobs : int or None, default=None
+    "n_jobs": """n_jobs : int or None, default={default}
     OpenMP threads. None and -1 use every thread OpenMP offers (honouring
     OMP_NUM_THREADS and threadpoolctl); -2 all but one. Full-batch results
     are bitwise identical for any value; mini-batches are split across
     threads only when large enough to pay for it.""",
-    "verbose": """verbose : int >= 0, default=0
+    "verbose": """verbose : int >= 0, default={default}
     Print one line per epoch (objective, step size, seconds) when > 0.""",
 }
 
@@ -92,9 +93,13 @@ def fill_docstring(cls):
     (with the class's own defaults) and FITTED_ATTRIBUTE_DOCS."""
     import inspect
 
-    defaults = {name: param.default
+    def shown(value):
+        return f'"{value}"' if isinstance(value, str) else repr(value)
+
+    defaults = {name: shown(param.default)
                 for name, param in inspect.signature(cls.__init__).parameters.items()}
-    entries = {name: text.format(**defaults) for name, text in PARAMETER_DOCS.items()}
+    entries = {name: text.format(default=defaults[name])
+               for name, text in PARAMETER_DOCS.items()}
     indent = "    "
     entries = {name: text.replace("\n", "\n" + indent) for name, text in entries.items()}
     entries["fitted_attributes"] = FITTED_ATTRIBUTE_DOCS.replace("\n", "\n" + indent)

@@ -109,14 +109,15 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
         target_type = type_of_target(y, input_name="y")
         if target_type not in ("binary", "multiclass"):
             raise ValueError(
-                f"LogisticRegression needs class labels in y; got target type "
-                f"{target_type!r}. For real-valued targets use descend.LinearRegression.")
+                f"Unknown label type: LogisticRegression needs class labels in y; "
+                f"got target type {target_type!r}. For real-valued targets use "
+                f"descend.LinearRegression.")
         self.classes_, y_index = np.unique(y, return_inverse=True)
         n_classes = len(self.classes_)
         if n_classes < 2:
             raise ValueError(
-                f"y has a single class ({self.classes_[0]!r}); a classifier needs "
-                f"samples of at least 2 classes to learn from.")
+                f"y contains only one class ({self.classes_[0]!r}); a classifier "
+                f"needs samples of at least 2 classes to learn from.")
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         y_encoded = np.ascontiguousarray(y_index, dtype=X.dtype)
         if n_classes == 2:
