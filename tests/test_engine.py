@@ -247,3 +247,41 @@ def test_large_mini_batches_split_across_threads_match_hand_loop():
             w, b = w - eta * X[s:s + B].T @ r / len(r), b - eta * r.mean()
     for fit in fits:
         np.testing.assert_allclose(fit.coef_, w, rtol=1e-11)
+
+
+def test_objective_is_exact_with_unit_mixed_and_zero_weights(breast_cancer):
+    """Unit-weight rows share one log per block; others use their own."""
+    X, y = breast_cancer
+    rng = np.random.default_rng(4)
+    for sw in (None, rng.uniform(0.5, 2.0, len(y)),
+               np.where(np.arange(len(y)) % 3 == 0, 2.5, 1.0),
+               np.where(np.arange(len(y)) % 4 == 0, 0.0, 1.0)):
+        model = LogisticRegression(alpha=1e-3, eta0=0.5, tol=None, max_iter=2)
+        model.fit(X, y, sample_weight=sw)
+        one = LogisticRegression(alpha=1e-3, eta0=0.5, tol=None, max_iter=1)
+        one.fit(X, y, sample_weight=sw)
+        expected = binary_objective(X, y, one.coef_, one.intercept_, 1e-3, sw)
+        assert model.history_["objective"][1] == pytest.approx(expected, rel=1e-13)
+
+
+def test_baseline_and_avx2_kernel_builds_agree():
+    """Both builds of the kernels are importable and agree up to rounding
+    (FMA contracts multiply-adds, so the last bits may differ)."""
+    import subprocess
+    import sys
+
+    code = ("import numpy as np, descend, descend._engine as e\n"
+            "rng = np.random.default_rng(0); X = rng.standard_normal((3000, 13))\n"
+            "y = (X[:, 0] + rng.standard_normal(3000) > 0).astype(int)\n"
+            "m = descend.LogisticRegression(tol=None, max_iter=50).fit(X, y)\n"
+            "print(e.ISA, *m.coef_.ravel(), *m.intercept_)\n")
+    results = {}
+    for kernels in ("baseline", "auto"):
+        env = {**__import__("os").environ, "DESCEND_KERNELS": kernels}
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=env, check=True).stdout.split()
+        results[kernels] = (out[0], np.array(out[1:], dtype=float))
+    assert results["baseline"][0] == "baseline"
+    from descend._engine import _runtime
+    assert results["auto"][0] == ("avx2" if _runtime.cpu_has_avx2_fma() else "baseline")
+    np.testing.assert_allclose(results["auto"][1], results["baseline"][1], rtol=1e-12)

@@ -34,6 +34,25 @@ static inline double descend_log_loss(double z, double y, double *dloss)
     return log1p(e) + (z > 0.0 ? z : 0.0) - y * z;
 }
 
+/* The binary log loss split for summing many rows: returns the part
+ * max(z, 0) - y z, sets *dloss = sigmoid(z) - y and *one_plus_e = 1 +
+ * exp(-|z|), so that loss = part + log(*one_plus_e).  A kernel multiplies
+ * the (1 + e) factors of a block of rows (each in (1, 2], so 32 of them stay
+ * below 2^32) and takes ONE log per block instead of one log1p per row; the
+ * absolute error is at most one ulp of 1 per row. */
+static inline double descend_log_loss_split(double z, double y, double *dloss,
+                                            double *one_plus_e)
+{
+    double e = exp(-fabs(z));
+    double inv = 1.0 / (1.0 + e);
+    *dloss = ((z >= 0.0) ? inv : e * inv) - y;
+    *one_plus_e = 1.0 + e;
+    return (z > 0.0 ? z : 0.0) - y * z;
+}
+
+/* Rows whose (1 + e) factors are multiplied before one log. */
+#define DESCEND_LOG_BLOCK 32
+
 /* Multinomial cross-entropy of K logits z (overwritten with the derivative
  * softmax(z) - onehot(y)).  The maximum is subtracted before exp. */
 static inline double descend_multinomial_loss(double *z, int k, int y)

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
-from ._engine import _dense
+from ._engine import dense as _dense
 from ._history import History
 
 # Loss codes shared with csrc/descend/loss.h.

@@ -124,7 +124,7 @@ def resolve_n_threads(n_jobs):
     """OpenMP threads for ``n_jobs``: None and -1 mean every thread OpenMP
     offers (``omp_get_max_threads()``, which honours OMP_NUM_THREADS and
     threadpoolctl); -2 all but one, and so on."""
-    from ._engine._threads import max_threads
+    from ._engine._runtime import max_threads
 
     available = max_threads()
     if n_jobs is None:

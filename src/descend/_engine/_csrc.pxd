@@ -8,6 +8,9 @@ cdef extern from "descend/loss.h" nogil:
         DESCEND_MULTINOMIAL
     double descend_squared_loss(double z, double y, double *dloss)
     double descend_log_loss(double z, double y, double *dloss)
+    double descend_log_loss_split(double z, double y, double *dloss,
+                                  double *one_plus_e)
+    int DESCEND_LOG_BLOCK
     double descend_multinomial_loss(double *z, int k, int y)
 
 cdef extern from "descend/vec.h" nogil:
@@ -25,8 +28,14 @@ cdef extern from "descend/vec.h" nogil:
     double descend_step_f64(double *w, const double *g, Py_ssize_t n,
                             double decay, double step, double scale,
                             double l2, double *wsq)
-    void descend_prefetch_f32(const float *x, Py_ssize_t n)
-    void descend_prefetch_f64(const double *x, Py_ssize_t n)
+    void descend_prefetch_row_f32(const float *X, const float *y,
+                                  const float *sw, Py_ssize_t p,
+                                  const int64_t *rows, Py_ssize_t ii,
+                                  Py_ssize_t n_rows, Py_ssize_t ahead)
+    void descend_prefetch_row_f64(const double *X, const double *y,
+                                  const double *sw, Py_ssize_t p,
+                                  const int64_t *rows, Py_ssize_t ii,
+                                  Py_ssize_t n_rows, Py_ssize_t ahead)
     double descend_sqnorm_d(const double *v, Py_ssize_t n)
 
 cdef extern from "descend/rng.h" nogil:

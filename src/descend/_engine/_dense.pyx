@@ -24,7 +24,7 @@ were not finite, the coefficients were restored to the start of that epoch
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport fabs, isfinite, pow, sqrt
+from libc.math cimport fabs, isfinite, log, pow, sqrt
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 from openmp cimport omp_get_wtime
@@ -39,6 +39,10 @@ cdef enum:
 # A mini-batch is split across threads only when it holds at least this many
 # multiply-adds (K * p * rows); below it the fork/join costs more than it saves.
 cdef Py_ssize_t PARALLEL_MIN_WORK = 1 << 17
+# Shuffled kernels prefetch the row this many visits ahead: enough rows in
+# flight to cover the memory latency of a random row fetch.
+cdef enum:
+    PREFETCH_AHEAD = 4
 
 
 cdef inline double _dot(const floating *x, const floating *w,
@@ -90,22 +94,40 @@ cdef inline double _eta(int schedule, double eta0, double power_t,
     return eta0
 
 
+cdef inline void _prefetch_row(const floating *X, const floating *y,
+                               const floating *sw, Py_ssize_t p,
+                               const int64_t *rows, Py_ssize_t ii,
+                               Py_ssize_t n_rows) noexcept nogil:
+    """Prefetch what visit ii + PREFETCH_AHEAD will read (see vec.h)."""
+    if floating is float:
+        descend_prefetch_row_f32(X, y, sw, p, rows, ii, n_rows, PREFETCH_AHEAD)
+    else:
+        descend_prefetch_row_f64(X, y, sw, p, rows, ii, n_rows, PREFETCH_AHEAD)
+
+
 cdef double _accumulate(const floating *X, const floating *y,
                         const floating *sw, const floating *W,
                         const floating *b, Py_ssize_t p, int k, int loss,
-                        const int64_t *rows, Py_ssize_t start,
-                        Py_ssize_t end, double *g) noexcept nogil:
-    """Add sum_i sw_i * dloss_i * [x_i, 1] to g for rows start..end (through
-    ``rows`` when not NULL); return sum_i sw_i * loss_i.  One read of each
-    row: the logits, loss and derivative are formed, then the row is added
-    to the gradient while it is still in cache."""
+                        const int64_t *rows, Py_ssize_t n_rows,
+                        Py_ssize_t start, Py_ssize_t end,
+                        double *g) noexcept nogil:
+    """Add sum_i sw_i * dloss_i * [x_i, 1] to g for visits start..end (row
+    rows[ii] when ``rows`` is not NULL, of n_rows entries; else row ii);
+    return sum_i sw_i * loss_i.  One read of each row: the logits, loss and
+    derivative are formed, then the row is added to the gradient while it
+    is still in cache."""
     cdef Py_ssize_t ii, i, c
     cdef const floating *x
-    cdef double total = 0.0, d, z, wi
+    cdef double total = 0.0, d, z, wi, one_plus_e, product = 1.0
+    cdef int in_product = 0
     cdef double *gb = g + k * p
     cdef double *zs = gb + k
     for ii in range(start, end):
-        i = rows[ii] if rows != NULL else ii
+        if rows != NULL:
+            i = rows[ii]
+            _prefetch_row(X, y, sw, p, rows, ii, n_rows)
+        else:
+            i = ii
         x = X + i * p
         wi = sw[i]
         if loss == DESCEND_MULTINOMIAL:
@@ -121,18 +143,30 @@ cdef double _accumulate(const floating *X, const floating *y,
             if loss == DESCEND_SQUARED:
                 total += wi * descend_squared_loss(z, y[i], &d)
             else:
-                total += wi * descend_log_loss(z, y[i], &d)
+                total += wi * descend_log_loss_split(z, y[i], &d, &one_plus_e)
+                if wi == 1.0:  # unit weight: one log per block of rows
+                    product *= one_plus_e
+                    in_product += 1
+                    if in_product == DESCEND_LOG_BLOCK:
+                        total += log(product)
+                        product = 1.0
+                        in_product = 0
+                else:
+                    total += wi * log(one_plus_e)
             d *= wi
             _acc(g, d, x, p)
             gb[0] += d
+    if in_product:
+        total += log(product)
     return total
 
 
 cdef double _chunked_gradient(const floating *X, const floating *y,
                               const floating *sw, const floating *W,
                               const floating *b, Py_ssize_t p, int k,
-                              int loss, const int64_t *rows, Py_ssize_t start,
-                              Py_ssize_t end, double *work, Py_ssize_t width,
+                              int loss, const int64_t *rows, Py_ssize_t n_rows,
+                              Py_ssize_t start, Py_ssize_t end, double *work,
+                              Py_ssize_t width,
                               Py_ssize_t n_chunks, int n_threads) noexcept nogil:
     """Gradient of rows start..end into work[0 : k*p + k]; returns the
     weighted loss sum.  Rows are cut into ``n_chunks`` static blocks, each
@@ -146,7 +180,8 @@ cdef double _chunked_gradient(const floating *X, const floating *y,
     if n_chunks <= 1:
         for j in range(n_grad):
             work[j] = 0.0
-        return _accumulate(X, y, sw, W, b, p, k, loss, rows, start, end, work)
+        return _accumulate(X, y, sw, W, b, p, k, loss, rows, n_rows, start,
+                           end, work)
     for c in prange(n_chunks, schedule='static', num_threads=n_threads):
         buf = work + c * width
         for j in range(n_grad):
@@ -154,7 +189,7 @@ cdef double _chunked_gradient(const floating *X, const floating *y,
         cs = start + (m * c) // n_chunks
         ce = start + (m * (c + 1)) // n_chunks
         buf[width - 1] = _accumulate(X, y, sw, W, b, p, k, loss, rows,
-                                     cs, ce, buf)
+                                     n_rows, cs, ce, buf)
     # Fixed-order reduction, parallel over blocks of coordinates.
     for j0 in prange(0, n_grad, block, schedule='static',
                      num_threads=n_threads):
@@ -243,7 +278,7 @@ def full_batch_epochs(const floating[:, ::1] X, const floating[::1] y,
             eta = _eta(schedule, eta0, power_t, <double>(epochs_before + e + 1))
             _save(&W[0, 0], &b[0], &W_keep[0, 0], &b_keep[0], k * p, k)
             total = _chunked_gradient(&X[0, 0], &y[0], &sw[0], &W[0, 0], &b[0],
-                                      p, k, loss, NULL, 0, n, &work[0, 0],
+                                      p, k, loss, NULL, n, 0, n, &work[0, 0],
                                       width, work.shape[0], n_threads)
             wsq = 0.0
             gsq = _apply_step(&W[0, 0], &b[0], &work[0, 0], p, k, eta, scale,
@@ -306,14 +341,10 @@ def stochastic_epochs(const floating[:, ::1] X, const floating[::1] y,
             total = 0.0
             if batch_size == 1 and loss != DESCEND_MULTINOMIAL:
                 # Per-sample fast path: the update is fused into one pass
-                # over the row; the next row is prefetched meanwhile.
+                # over the row; rows a few visits ahead are prefetched meanwhile.
                 for ii in range(n):
                     i = rows[ii]
-                    if ii + 1 < n:
-                        if floating is float:
-                            descend_prefetch_f32(Xp + rows[ii + 1] * p, p)
-                        else:
-                            descend_prefetch_f64(Xp + rows[ii + 1] * p, p)
+                    _prefetch_row(Xp, &y[0], &sw[0], p, rows, ii, n)
                     x = Xp + i * p
                     z = _dot(x, Wp, p) + b[0]
                     wi = sw[i]
@@ -342,7 +373,7 @@ def stochastic_epochs(const floating[:, ::1] X, const floating[::1] y,
                         if n_chunks > work.shape[0]:
                             n_chunks = work.shape[0]
                     total += _chunked_gradient(Xp, &y[0], &sw[0], Wp, &b[0], p,
-                                               k, loss, rows, s, end,
+                                               k, loss, rows, n, s, end,
                                                &work[0, 0], width, n_chunks,
                                                n_threads)
                     t += 1.0
