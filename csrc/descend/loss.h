@@ -23,18 +23,8 @@ static inline double descend_squared_loss(double z, double y, double *dloss)
     return 0.5 * r * r;
 }
 
-/* Binary log loss log(1 + exp(z)) - y z for y in {0, 1}, with derivative
- * sigmoid(z) - y.  One exp and one log1p of exp(-|z|) <= 1: exact and
- * finite for every finite z. */
-static inline double descend_log_loss(double z, double y, double *dloss)
-{
-    double e = exp(-fabs(z));
-    double sig = (z >= 0.0) ? 1.0 / (1.0 + e) : e / (1.0 + e);
-    *dloss = sig - y;
-    return log1p(e) + (z > 0.0 ? z : 0.0) - y * z;
-}
-
-/* The binary log loss split for summing many rows: returns the part
+/* Binary log loss log(1 + exp(z)) - y z for y in {0, 1}, finite for every
+ * finite z (only exp(-|z|) <= 1 is formed), split for summing many rows: returns the part
  * max(z, 0) - y z, sets *dloss = sigmoid(z) - y and *one_plus_e = 1 +
  * exp(-|z|), so that loss = part + log(*one_plus_e).  A kernel multiplies
  * the (1 + e) factors of a block of rows (each in (1, 2], so 32 of them stay

@@ -7,7 +7,6 @@ cdef extern from "descend/loss.h" nogil:
         DESCEND_LOG
         DESCEND_MULTINOMIAL
     double descend_squared_loss(double z, double y, double *dloss)
-    double descend_log_loss(double z, double y, double *dloss)
     double descend_log_loss_split(double z, double y, double *dloss,
                                   double *one_plus_e)
     int DESCEND_LOG_BLOCK

@@ -105,60 +105,119 @@ cdef inline void _prefetch_row(const floating *X, const floating *y,
         descend_prefetch_row_f64(X, y, sw, p, rows, ii, n_rows, PREFETCH_AHEAD)
 
 
-cdef double _accumulate(const floating *X, const floating *y,
-                        const floating *sw, const floating *W,
-                        const floating *b, Py_ssize_t p, int k, int loss,
-                        const int64_t *rows, Py_ssize_t n_rows,
-                        Py_ssize_t start, Py_ssize_t end,
-                        double *g) noexcept nogil:
+cdef struct LogBlock:
+    # (1 + e) factors of unit-weight rows not yet folded into a sum by a log
+    double product
+    int count
+
+
+cdef inline double _single_loss(int loss, double z, double yi, double wi,
+                                double *d, LogBlock *block) noexcept nogil:
+    """Weighted loss of one row of a single-output model; sets *d to the
+    weighted derivative wi * dloss/dz.  Log loss of unit-weight rows defers
+    its log part to ``block`` (one log per DESCEND_LOG_BLOCK rows, added
+    when the block fills; _flush adds the rest)."""
+    cdef double value, one_plus_e
+    if loss == DESCEND_SQUARED:
+        value = wi * descend_squared_loss(z, yi, d)
+    else:
+        value = wi * descend_log_loss_split(z, yi, d, &one_plus_e)
+        if wi == 1.0:
+            block.product *= one_plus_e
+            block.count += 1
+            if block.count == DESCEND_LOG_BLOCK:
+                value += log(block.product)
+                block.product = 1.0
+                block.count = 0
+        else:
+            value += wi * log(one_plus_e)
+    d[0] *= wi
+    return value
+
+
+cdef inline double _flush(LogBlock *block) noexcept nogil:
+    cdef double value = log(block.product) if block.count else 0.0
+    block.product = 1.0
+    block.count = 0
+    return value
+
+
+cdef inline Py_ssize_t _row(const floating *X, const floating *y,
+                            const floating *sw, Py_ssize_t p,
+                            const int64_t *rows, Py_ssize_t n_rows,
+                            Py_ssize_t ii) noexcept nogil:
+    """The row of visit ii (prefetching a later visit's when shuffled)."""
+    if rows == NULL:
+        return ii
+    _prefetch_row(X, y, sw, p, rows, ii, n_rows)
+    return rows[ii]
+
+
+cdef double _accumulate_single(const floating *X, const floating *y,
+                               const floating *sw, const floating *W,
+                               const floating *b, Py_ssize_t p, int loss,
+                               const int64_t *rows, Py_ssize_t n_rows,
+                               Py_ssize_t start, Py_ssize_t end,
+                               double *g) noexcept nogil:
+    """_accumulate for one output (squared or binary log loss)."""
+    cdef Py_ssize_t ii, i
+    cdef const floating *x
+    cdef double total = 0.0, d
+    cdef LogBlock block
+    block.product = 1.0
+    block.count = 0
+    for ii in range(start, end):
+        i = _row(X, y, sw, p, rows, n_rows, ii)
+        x = X + i * p
+        total += _single_loss(loss, _dot(x, W, p) + b[0], y[i], sw[i], &d,
+                              &block)
+        _acc(g, d, x, p)
+        g[p] += d
+    return total + _flush(&block)
+
+
+cdef double _accumulate_multinomial(const floating *X, const floating *y,
+                                    const floating *sw, const floating *W,
+                                    const floating *b, Py_ssize_t p, int k,
+                                    const int64_t *rows, Py_ssize_t n_rows,
+                                    Py_ssize_t start, Py_ssize_t end,
+                                    double *g) noexcept nogil:
+    """_accumulate for K softmax outputs; logits go to g[K*p + K:]."""
+    cdef Py_ssize_t ii, i, c
+    cdef const floating *x
+    cdef double total = 0.0, d, wi
+    cdef double *gb = g + k * p
+    cdef double *zs = gb + k
+    for ii in range(start, end):
+        i = _row(X, y, sw, p, rows, n_rows, ii)
+        x = X + i * p
+        wi = sw[i]
+        for c in range(k):
+            zs[c] = _dot(x, W + c * p, p) + b[c]
+        total += wi * descend_multinomial_loss(zs, k, <int>y[i])
+        for c in range(k):
+            d = wi * zs[c]
+            _acc(g + c * p, d, x, p)
+            gb[c] += d
+    return total
+
+
+cdef inline double _accumulate(const floating *X, const floating *y,
+                               const floating *sw, const floating *W,
+                               const floating *b, Py_ssize_t p, int k,
+                               int loss, const int64_t *rows,
+                               Py_ssize_t n_rows, Py_ssize_t start,
+                               Py_ssize_t end, double *g) noexcept nogil:
     """Add sum_i sw_i * dloss_i * [x_i, 1] to g for visits start..end (row
     rows[ii] when ``rows`` is not NULL, of n_rows entries; else row ii);
     return sum_i sw_i * loss_i.  One read of each row: the logits, loss and
     derivative are formed, then the row is added to the gradient while it
-    is still in cache."""
-    cdef Py_ssize_t ii, i, c
-    cdef const floating *x
-    cdef double total = 0.0, d, z, wi, one_plus_e, product = 1.0
-    cdef int in_product = 0
-    cdef double *gb = g + k * p
-    cdef double *zs = gb + k
-    for ii in range(start, end):
-        if rows != NULL:
-            i = rows[ii]
-            _prefetch_row(X, y, sw, p, rows, ii, n_rows)
-        else:
-            i = ii
-        x = X + i * p
-        wi = sw[i]
-        if loss == DESCEND_MULTINOMIAL:
-            for c in range(k):
-                zs[c] = _dot(x, W + c * p, p) + b[c]
-            total += wi * descend_multinomial_loss(zs, k, <int>y[i])
-            for c in range(k):
-                d = wi * zs[c]
-                _acc(g + c * p, d, x, p)
-                gb[c] += d
-        else:
-            z = _dot(x, W, p) + b[0]
-            if loss == DESCEND_SQUARED:
-                total += wi * descend_squared_loss(z, y[i], &d)
-            else:
-                total += wi * descend_log_loss_split(z, y[i], &d, &one_plus_e)
-                if wi == 1.0:  # unit weight: one log per block of rows
-                    product *= one_plus_e
-                    in_product += 1
-                    if in_product == DESCEND_LOG_BLOCK:
-                        total += log(product)
-                        product = 1.0
-                        in_product = 0
-                else:
-                    total += wi * log(one_plus_e)
-            d *= wi
-            _acc(g, d, x, p)
-            gb[0] += d
-    if in_product:
-        total += log(product)
-    return total
+    is still in cache.  The loss is chosen here, once per block of rows."""
+    if loss == DESCEND_MULTINOMIAL:
+        return _accumulate_multinomial(X, y, sw, W, b, p, k, rows, n_rows,
+                                       start, end, g)
+    return _accumulate_single(X, y, sw, W, b, p, loss, rows, n_rows, start,
+                              end, g)
 
 
 cdef double _chunked_gradient(const floating *X, const floating *y,
@@ -327,7 +386,8 @@ def stochastic_epochs(const floating[:, ::1] X, const floating[::1] y,
     cdef Py_ssize_t done = 0
     cdef int status = STATUS_RUNNING
     cdef double sw_scale = n / sw_sum, t = updates_before
-    cdef double total, eta = eta0, scale, wsq, z, d, wi, objective
+    cdef double total, eta = eta0, scale, wsq, d, objective
+    cdef LogBlock block
     cdef const floating *x
     cdef const floating *Xp = &X[0, 0]
     cdef floating *Wp = &W[0, 0]
@@ -339,20 +399,17 @@ def stochastic_epochs(const floating[:, ::1] X, const floating[::1] y,
             if shuffle:
                 descend_shuffle(&perm[0], n, &rng_state[0])
             total = 0.0
+            block.product = 1.0
+            block.count = 0
             if batch_size == 1 and loss != DESCEND_MULTINOMIAL:
                 # Per-sample fast path: the update is fused into one pass
                 # over the row; rows a few visits ahead are prefetched meanwhile.
                 for ii in range(n):
-                    i = rows[ii]
-                    _prefetch_row(Xp, &y[0], &sw[0], p, rows, ii, n)
+                    i = _row(Xp, &y[0], &sw[0], p, rows, n, ii)
                     x = Xp + i * p
-                    z = _dot(x, Wp, p) + b[0]
-                    wi = sw[i]
-                    if loss == DESCEND_SQUARED:
-                        total += wi * descend_squared_loss(z, y[i], &d)
-                    else:
-                        total += wi * descend_log_loss(z, y[i], &d)
-                    d *= wi * sw_scale
+                    total += _single_loss(loss, _dot(x, Wp, p) + b[0], y[i],
+                                          sw[i], &d, &block)
+                    d *= sw_scale
                     t += 1.0
                     eta = _eta(schedule, eta0, power_t, t)
                     if floating is float:
@@ -361,6 +418,7 @@ def stochastic_epochs(const floating[:, ::1] X, const floating[::1] y,
                         descend_decay_axpy_f64(Wp, 1.0 - eta * l2, eta * d, x, p)
                     if fit_intercept:
                         b[0] = <floating>(b[0] - eta * d)
+                total += _flush(&block)
             else:
                 s = 0
                 while s < n:
