@@ -117,9 +117,9 @@ def test_c_contiguous_float_input_is_not_copied(monkeypatch):
     seen = []
     real_solve = _solver.solve
 
-    def spy(problem, settings, coef, intercept):
+    def spy(problem, *args, **kwargs):
         seen.append(problem.X)
-        return real_solve(problem, settings, coef, intercept)
+        return real_solve(problem, *args, **kwargs)
 
     monkeypatch.setattr(_solver, "solve", spy)
     for dtype in (np.float32, np.float64):

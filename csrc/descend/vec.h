@@ -51,26 +51,6 @@ static inline void descend_decay_axpy_##SUFFIX(T *w, double decay,            \
     for (j = 0; j < n; j++)                                                    \
         w[j] = (T)(decay * (double)w[j] - step * (double)x[j]);                \
 }                                                                              \
-/* w[j] = decay * w[j] - step * g[j]; returns sum_j (scale*g[j] + l2*w_old)^2 \
- * (the squared norm of the full gradient) and adds sum w_old^2 to *wsq. */    \
-static inline double descend_step_##SUFFIX(T *w, const double *g,             \
-                                           ptrdiff_t n, double decay,          \
-                                           double step, double scale,          \
-                                           double l2, double *wsq)             \
-{                                                                              \
-    double gsq = 0.0, ws = 0.0;                                                \
-    ptrdiff_t j;                                                               \
-    _Pragma("omp simd reduction(+:gsq, ws)")                                   \
-    for (j = 0; j < n; j++) {                                                  \
-        double wj = (double)w[j];                                              \
-        double gj = scale * g[j] + l2 * wj;                                    \
-        gsq += gj * gj;                                                        \
-        ws += wj * wj;                                                         \
-        w[j] = (T)(decay * wj - step * g[j]);                                  \
-    }                                                                          \
-    *wsq += ws;                                                                \
-    return gsq;                                                                \
-}                                                                              \
 /* Software prefetch of the row, target and weight that a shuffled kernel   \
  * visits `ahead` steps after visit ii (three independent cache misses).      \
  * always_inline: a prefetch has no side effect GCC counts, so an outlined    \

@@ -17,6 +17,8 @@ COLUMNS = {
     "learning_rate": "step size of the epoch's last update",
     "updates": "cumulative number of parameter updates",
     "seconds": "cumulative wall-clock seconds since fit started",
+    "validation_score": "score on the held-out rows (accuracy or R^2) with "
+                        "early_stopping; NaN otherwise",
 }
 _INTEGER_COLUMNS = ("epoch", "updates")
 

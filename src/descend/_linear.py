@@ -6,8 +6,8 @@ from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _solver
-from ._base import GradientDescentEstimator, fill_docstring
-from ._validation import check_parameters, check_sample_weight
+from ._base import GradientDescentEstimator, fill_docstring, store_parameters
+from ._validation import check_sample_weight
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -22,20 +22,7 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
 
     Parameters
     ----------
-    {batch_size}
-    {learning_rate}
-    {eta0}
-    {power_t}
-    {penalty}
-    {alpha}
-    {fit_intercept}
-    {max_iter}
-    {tol}
-    {n_iter_no_change}
-    {shuffle}
-    {random_state}
-    {n_jobs}
-    {verbose}
+    {parameters}
 
     Attributes
     ----------
@@ -55,26 +42,19 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
     0.52
     """
 
-    def __init__(self, *, batch_size=None, learning_rate="constant", eta0="auto",
-                 power_t=0.5, penalty="l2", alpha=0.0, fit_intercept=True,
-                 max_iter=1000, tol=1e-4, n_iter_no_change=5, shuffle=True,
-                 random_state=None, n_jobs=None, verbose=0):
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.eta0 = eta0
-        self.power_t = power_t
-        self.penalty = penalty
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.verbose = verbose
+    def __init__(self, *, batch_size=None, optimizer="sgd", momentum=0.9, beta_1=0.9,
+                 beta_2=0.999, rho=0.99, eps=1e-8, learning_rate="constant",
+                 eta0="auto", power_t=0.5, decay_rate=0.9, decay_steps=10,
+                 warmup_epochs=0.0, penalty="l2", alpha=0.0, l1_ratio=0.15,
+                 clip_norm=None, fit_intercept=True, scale_features=False,
+                 max_iter=1000, tol=1e-4, n_iter_no_change=5,
+                 early_stopping=False, validation_fraction=0.1,
+                 keep_best=False, callback=None, warm_start=False,
+                 average=False, shuffle=True, random_state=None, n_jobs=None,
+                 verbose=0):
+        store_parameters(self, locals())
 
-    def fit(self, X, y, sample_weight=None):
+    def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
         """Fit the model by gradient descent.
 
         Parameters
@@ -86,18 +66,52 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
             Target values.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample; the loss is the weighted mean.
+        coef_init : array-like of shape (n_features,), default=None
+            Starting coefficients (not modified).
+        intercept_init : float, default=None
+            Starting intercept.
 
         Returns
         -------
         self : LinearRegression
             The fitted estimator.
         """
-        check_parameters(self)
+        self._check_params()
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, order="C",
                              y_numeric=True, multi_output=False)
         y = np.ascontiguousarray(y, dtype=X.dtype)
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        return self._run_solver(X, y, sw, _solver.SQUARED, 1)
+        return self._run_solver(X, y, sw, _solver.SQUARED, 1, coef_init, intercept_init)
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over these rows, continuing the previous fit/partial_fit
+        (coefficients, optimizer state, update count, history).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : array-like of shape (n_samples,)
+            Target values.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample.
+
+        Returns
+        -------
+        self : LinearRegression
+            The updated estimator.
+        """
+        self._check_params()
+        first = not hasattr(self, "coef_")
+        dtype = self._engine.dtype if getattr(self, "_engine", None) is not None else FLOAT_DTYPES
+        X, y = validate_data(self, X, y, dtype=dtype, order="C", y_numeric=True,
+                             multi_output=False, reset=first)
+        y = np.ascontiguousarray(y, dtype=X.dtype)
+        sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        return self._run_partial(X, y, sw, _solver.SQUARED, 1)
+
+    def _public_shapes(self, n_outputs, n_features):
+        return (n_features,), ()
 
     def _set_coefficients(self, coef, intercept):
         self.coef_ = coef[0]

@@ -7,10 +7,21 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _solver
-from ._base import GradientDescentEstimator, fill_docstring
-from ._validation import check_parameters, check_sample_weight
+from ._base import GradientDescentEstimator, fill_docstring, store_parameters
+from ._validation import NONE, Options, check_sample_weight
 
 FLOAT_DTYPES = (np.float64, np.float32)
+
+
+class _ClassWeightDict:
+    def accepts(self, value):
+        import numbers
+        return isinstance(value, dict) and all(
+            isinstance(w, numbers.Real) and not isinstance(w, bool) and w >= 0
+            and np.isfinite(w) for w in value.values())
+
+    def __str__(self):
+        return "a dict of non-negative finite weights"
 
 
 def _encode_labels(y):
@@ -51,20 +62,11 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
 
     Parameters
     ----------
-    {batch_size}
-    {learning_rate}
-    {eta0}
-    {power_t}
-    {penalty}
-    {alpha}
-    {fit_intercept}
-    {max_iter}
-    {tol}
-    {n_iter_no_change}
-    {shuffle}
-    {random_state}
-    {n_jobs}
-    {verbose}
+    {parameters}
+    class_weight : dict, "balanced" or None, default=None
+        Weights of the classes, multiplied into the sample weights: a dict
+        {{label: weight}} (missing labels weigh 1), or "balanced":
+        ``n_samples / (n_classes * count(label))`` as scikit-learn.
 
     Attributes
     ----------
@@ -89,26 +91,25 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
     True
     """
 
-    def __init__(self, *, batch_size=None, learning_rate="constant", eta0="auto",
-                 power_t=0.5, penalty="l2", alpha=1e-4, fit_intercept=True,
-                 max_iter=1000, tol=1e-4, n_iter_no_change=5, shuffle=True,
-                 random_state=None, n_jobs=None, verbose=0):
-        self.batch_size = batch_size
-        self.learning_rate = learning_rate
-        self.eta0 = eta0
-        self.power_t = power_t
-        self.penalty = penalty
-        self.alpha = alpha
-        self.fit_intercept = fit_intercept
-        self.max_iter = max_iter
-        self.tol = tol
-        self.n_iter_no_change = n_iter_no_change
-        self.shuffle = shuffle
-        self.random_state = random_state
-        self.n_jobs = n_jobs
-        self.verbose = verbose
+    def __init__(self, *, batch_size=None, optimizer="sgd", momentum=0.9, beta_1=0.9,
+                 beta_2=0.999, rho=0.99, eps=1e-8, learning_rate="constant",
+                 eta0="auto", power_t=0.5, decay_rate=0.9, decay_steps=10,
+                 warmup_epochs=0.0, penalty="l2", alpha=1e-4, l1_ratio=0.15,
+                 clip_norm=None, fit_intercept=True, scale_features=False,
+                 max_iter=1000, tol=1e-4, n_iter_no_change=5,
+                 early_stopping=False, validation_fraction=0.1,
+                 keep_best=False, callback=None, warm_start=False,
+                 average=False, shuffle=True, random_state=None, n_jobs=None,
+                 verbose=0,
+                 class_weight=None):
+        store_parameters(self, locals())
 
-    def fit(self, X, y, sample_weight=None):
+    _parameter_constraints = {
+        **GradientDescentEstimator._parameter_constraints,
+        "class_weight": [NONE, Options("balanced"), _ClassWeightDict()],
+    }
+
+    def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
         """Fit the model by gradient descent.
 
         Parameters
@@ -120,22 +121,104 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
             Class labels, of any type; at least two distinct classes.
         sample_weight : array-like of shape (n_samples,), default=None
             Non-negative weight of each sample; the loss is the weighted mean.
+        coef_init : array-like of shape (1, n_features) or (n_classes, n_features), default=None
+            Starting coefficients (not modified).
+        intercept_init : array-like of shape (1,) or (n_classes,), default=None
+            Starting intercepts.
 
         Returns
         -------
         self : LogisticRegression
             The fitted estimator.
         """
-        check_parameters(self)
+        self._check_params()
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, order="C",
                              multi_output=False)
         self.classes_, y_index = _encode_labels(y)
-        n_classes = len(self.classes_)
+        sw = self._sample_weight(sample_weight, y_index, X)
+        return self._run_solver(X, np.ascontiguousarray(y_index, dtype=X.dtype), sw,
+                                *self._loss(), coef_init, intercept_init)
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over these rows, continuing the previous fit/partial_fit
+        (coefficients, optimizer state, update count, history).
+
+        Parameters
+        ----------
+        X : array-like of shape (n_samples, n_features)
+            Training rows.
+        y : array-like of shape (n_samples,)
+            Their labels, all among ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every label the model will see; required on the first call, and
+            if given later it must equal ``classes_``.
+        sample_weight : array-like of shape (n_samples,), default=None
+            Non-negative weight of each sample.
+
+        Returns
+        -------
+        self : LogisticRegression
+            The updated estimator.
+        """
+        self._check_params()
+        first = not hasattr(self, "classes_")
+        if first:
+            if classes is None:
+                raise ValueError(
+                    "classes must be passed on the first call to partial_fit: "
+                    "every label the model will ever see, e.g. classes=np.unique(y_all).")
+            self.classes_ = _encode_labels(np.asarray(classes))[0]
+        elif classes is not None and not np.array_equal(
+                np.unique(np.asarray(classes)), self.classes_):
+            raise ValueError(
+                f"classes={classes!r} differs from the classes of the first call "
+                f"({self.classes_!r}).")
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' needs every label at once and is not "
+                "available in partial_fit; pass a dict of class weights.")
+        dtype = self._engine.dtype if getattr(self, "_engine", None) is not None else FLOAT_DTYPES
+        X, y = validate_data(self, X, y, dtype=dtype, order="C", multi_output=False,
+                             reset=not hasattr(self, "n_features_in_"))
+        y_index = np.searchsorted(self.classes_, y)
+        unknown = (y_index >= len(self.classes_)) | (
+            self.classes_[np.minimum(y_index, len(self.classes_) - 1)] != y)
+        if np.any(unknown):
+            raise ValueError(
+                f"y has labels not in classes_ {self.classes_!r}: "
+                f"{np.unique(np.asarray(y)[unknown])[:5]!r}.")
+        sw = self._sample_weight(sample_weight, y_index, X)
+        return self._run_partial(X, np.ascontiguousarray(y_index, dtype=X.dtype), sw,
+                                 *self._loss())
+
+    def _loss(self):
+        k = len(self.classes_)
+        return (_solver.LOG, 1) if k == 2 else (_solver.MULTINOMIAL, k)
+
+    def _public_shapes(self, n_outputs, n_features):
+        return (n_outputs, n_features), (n_outputs,)
+
+    def _sample_weight(self, sample_weight, y_index, X):
+        """Sample weights times class weights."""
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        y_encoded = np.ascontiguousarray(y_index, dtype=X.dtype)
-        if n_classes == 2:
-            return self._run_solver(X, y_encoded, sw, _solver.LOG, 1)
-        return self._run_solver(X, y_encoded, sw, _solver.MULTINOMIAL, n_classes)
+        if self.class_weight is None:
+            return sw
+        if self.class_weight == "balanced":
+            counts = np.bincount(y_index, minlength=len(self.classes_))
+            per_class = len(y_index) / (len(self.classes_) * np.maximum(counts, 1))
+        else:
+            per_class = np.ones(len(self.classes_))
+            for label, weight in self.class_weight.items():
+                where = np.flatnonzero(self.classes_ == label)
+                if not len(where):
+                    raise ValueError(
+                        f"class_weight has label {label!r}, which is not among the "
+                        f"classes {self.classes_!r}.")
+                per_class[where[0]] = weight
+        weights = sw * per_class[y_index].astype(X.dtype)
+        if not weights.sum() > 0:
+            raise ValueError("class_weight and sample_weight leave no positive weight.")
+        return weights
 
     def _set_coefficients(self, coef, intercept):
         self.coef_ = coef

@@ -21,8 +21,16 @@ SQUARED, LOG, MULTINOMIAL = 0, 1, 2
 # Upper bound of the loss's second derivative in the margin: the loss part of
 # the gradient's Lipschitz constant (softmax: Bohning's bound 1/2).
 LOSS_CURVATURE = {SQUARED: 1.0, LOG: 0.25, MULTINOMIAL: 0.5}
-# Step-size schedules (codes shared with _dense.pyx).
-SCHEDULES = {"constant": 0, "invscaling": 1}
+# Codes shared with _dense.pyx.  "line_search" runs here, around the kernel.
+SCHEDULES = {"constant": 0, "invscaling": 1, "optimal": 2, "adaptive": 3,
+             "exponential": 4, "step": 5, "cosine": 6}
+OPTIMIZERS = {"sgd": 0, "momentum": 1, "nesterov": 2, "adagrad": 3,
+              "rmsprop": 4, "adam": 5, "adamw": 6}
+# Step sizes of eta0="auto" for the adaptive optimizers (PyTorch's defaults).
+AUTO_ETA = {"adagrad": 0.01, "rmsprop": 0.01, "adam": 0.001, "adamw": 0.001}
+ROW_AVERAGE, ROW_GRAD, ROW_BEST, N_STATE_ROWS = 2, 4, 6, 7
+SC_T, SC_BEST, SC_ETA_ADAPTIVE, N_SCALARS = 0, 2, 4, 5
+N_HIST = 6
 
 # Full batch: rows are reduced in chunks of at least MIN_CHUNK_WORK
 # multiply-adds, in at most MAX_CHUNKS chunks; the chunk count depends on the
@@ -38,6 +46,8 @@ BLOCK_WORK = 2e8
 MAX_BLOCK = 10000
 # Status codes of the epoch kernels.
 RUNNING, CONVERGED, DIVERGED = 0, 1, 2
+# Line search: growth of the step between epochs, and its shrink factor.
+LINE_SEARCH_GROW, LINE_SEARCH_SHRINK = 1.25, 0.5
 
 
 class DivergenceError(FloatingPointError):
@@ -62,19 +72,38 @@ class Problem:
 
 @dataclass
 class Settings:
-    batch_size: int | None
-    learning_rate: str
-    eta0: float | str
-    power_t: float
-    l2: float
-    fit_intercept: bool
-    max_iter: int
-    tol: float | None
-    n_iter_no_change: int
-    shuffle: bool
-    seed: int
-    n_threads: int
-    verbose: int
+    """Every hyperparameter the solver reads (see the estimators' docs)."""
+
+    batch_size: int | None = None
+    optimizer: str = "sgd"
+    momentum: float = 0.9
+    beta_1: float = 0.9
+    beta_2: float = 0.999
+    rho: float = 0.99
+    eps: float = 1e-8
+    learning_rate: str = "constant"
+    eta0: float | str = "auto"
+    power_t: float = 0.5
+    decay_rate: float = 0.9
+    decay_steps: int = 10
+    warmup_epochs: float = 0.0
+    l2: float = 0.0
+    l1: float = 0.0
+    clip_norm: float | None = None
+    average: int = 0
+    fit_intercept: bool = True
+    scale_features: bool = False
+    max_iter: int = 1000
+    tol: float | None = 1e-4
+    n_iter_no_change: int = 5
+    early_stopping: bool = False
+    validation_fraction: float = 0.1
+    keep_best: bool = False
+    callback: object = None
+    shuffle: bool = True
+    seed: int = 0
+    n_threads: int = 1
+    verbose: int = 0
 
 
 @dataclass
@@ -97,14 +126,70 @@ def n_chunks_for(n_rows, n_cols, n_outputs):
     return int(min(MAX_CHUNKS, by_rows, by_memory))
 
 
-def _top_eigenvalue(X, sw, fit_intercept, n_iter=30):
-    """Largest eigenvalue of [X 1]^T diag(sw) [X 1] / sum(sw), by power
-    iteration with a fixed start (deterministic), on at most ~20,000 evenly
-    spaced rows (a strided view: no copy of X)."""
-    n, p = X.shape
-    stride = max(1, n // 20000)
-    Xs = X[::stride]
-    ws = sw[::stride].astype(np.float64)
+class Scaling:
+    """Implicit standardisation: weighted means and 1/std of the features,
+    computed once in row blocks (no scaled copy of X is ever made).  Identity
+    (mu = 0, 1/sigma = 1) when off."""
+
+    BLOCK_ROWS = 8192
+
+    def __init__(self, X, sw, rows, enabled):
+        p = X.shape[1]
+        self.enabled = enabled
+        self.mu, self.inv_sigma = np.zeros(p), np.ones(p)
+        if not enabled:
+            return
+        total = float(sw[rows].sum())
+        s1, s2 = np.zeros(p), np.zeros(p)
+        for start in range(0, len(rows), self.BLOCK_ROWS):
+            idx = rows[start:start + self.BLOCK_ROWS]
+            block = X[idx].astype(np.float64)
+            w = sw[idx].astype(np.float64)
+            s1 += w @ block
+        self.mu = s1 / total
+        for start in range(0, len(rows), self.BLOCK_ROWS):
+            idx = rows[start:start + self.BLOCK_ROWS]
+            block = X[idx].astype(np.float64) - self.mu
+            s2 += sw[idx].astype(np.float64) @ (block * block)
+        sigma = np.sqrt(s2 / total)
+        self.inv_sigma = np.where(sigma > 0, 1.0 / np.where(sigma > 0, sigma, 1.0), 1.0)
+
+    def to_raw(self, coef, intercept):
+        """Coefficients of the scaled model in X's own space."""
+        raw = coef * self.inv_sigma
+        return raw, intercept - raw @ self.mu
+
+    def to_scaled(self, coef, intercept):
+        scaled = coef / self.inv_sigma
+        return scaled, intercept + coef @ self.mu
+
+    def matvec(self, Xs, v, v0):
+        """[Xs~, 1] @ [v, v0] for the (implicitly scaled) rows Xs."""
+        u = v * self.inv_sigma
+        return Xs @ u - u @ self.mu + v0
+
+    def rmatvec(self, Xs, r):
+        """[Xs~, 1].T @ r."""
+        return np.append(((Xs.T @ r) - self.mu * r.sum()) * self.inv_sigma, r.sum())
+
+    def row_sq_norms(self, X, rows):
+        out = np.empty(len(rows))
+        for start in range(0, len(rows), self.BLOCK_ROWS):
+            idx = rows[start:start + self.BLOCK_ROWS]
+            block = (X[idx].astype(np.float64) - self.mu) * self.inv_sigma
+            out[start:start + len(idx)] = np.einsum("ij,ij->i", block, block)
+        return out
+
+
+def _top_eigenvalue(X, sw, rows, scaling, fit_intercept, n_iter=30):
+    """Largest eigenvalue of [X~ 1]^T diag(sw) [X~ 1] / sum(sw) (X~ the
+    implicitly scaled X), by power iteration from a fixed start, on at most
+    ~20,000 evenly spaced training rows."""
+    p = X.shape[1]
+    stride = max(1, len(rows) // 20000)
+    sample = rows[::stride]
+    Xs = X[sample] if len(sample) < X.shape[0] else X
+    ws = sw[sample].astype(np.float64)
     ws = ws / ws.sum()
     v = np.random.default_rng(0).standard_normal(p + 1)
     if not fit_intercept:
@@ -112,11 +197,9 @@ def _top_eigenvalue(X, sw, fit_intercept, n_iter=30):
     v /= np.linalg.norm(v)
     lam = 0.0
     for _ in range(n_iter):
-        u = Xs @ v[:p] + v[p]
-        wu = ws * u
-        new = np.empty(p + 1)
-        new[:p] = Xs.T @ wu
-        new[p] = wu.sum() if fit_intercept else 0.0
+        new = scaling.rmatvec(Xs, ws * scaling.matvec(Xs, v[:p], v[p]))
+        if not fit_intercept:
+            new[p] = 0.0
         lam = float(v @ new)
         norm = np.linalg.norm(new)
         if norm == 0.0:
@@ -125,118 +208,307 @@ def _top_eigenvalue(X, sw, fit_intercept, n_iter=30):
     return lam
 
 
-def auto_step(problem, settings):
-    """Step size from the smoothness of the objective.
+def auto_step(problem, settings, rows, scaling):
+    """Step size of eta0="auto".
 
-    Full batch: 1/L with L = c * lambda_max(X~^T D X~ / sum w) + l2 (c the
-    loss curvature bound, X~ = [X 1]).  A batch of B rows: 1 / (2 L(B)),
-    L(B) the expected smoothness of sampling B rows without replacement,
-    interpolating between L (B = n) and L_max = c * max_i n w_i/sum(w)
-    ||x~_i||^2 + l2 (B = 1) (Gower et al., 2019, "SGD: general analysis
-    and improved rates").
+    sgd, full batch: 1/L with L = c * lambda_max(X~^T D X~ / sum w) + l2 (c
+    the loss curvature bound, X~ = [X 1], scaled when scale_features).  A
+    batch of B rows: 1 / (2 L(B)), L(B) the expected smoothness of sampling B
+    rows without replacement, between L (B = n) and L_max = c * max_i n
+    w_i/sum(w) ||x~_i||^2 + l2 (B = 1) (Gower et al., 2019, "SGD: general
+    analysis and improved rates").  momentum/nesterov: (1 - momentum) times
+    that; adagrad, rmsprop, adam, adamw: PyTorch's default step.
     """
+    if settings.optimizer in AUTO_ETA:
+        return AUTO_ETA[settings.optimizer]
     X, sw = problem.X, problem.sample_weight
     c = LOSS_CURVATURE[problem.loss]
-    lam = _top_eigenvalue(X, sw, settings.fit_intercept)
-    L = c * lam + settings.l2
-    n = X.shape[0]
+    L = c * _top_eigenvalue(X, sw, rows, scaling, settings.fit_intercept) + settings.l2
+    n = len(rows)
     batch = settings.batch_size
     if batch is None or batch >= n:
-        return 1.0 / L
-    row_sq = np.einsum("ij,ij->i", X, X, dtype=np.float64) + settings.fit_intercept
-    L_max = c * float(np.max(row_sq * sw) * n / sw.sum()) + settings.l2
-    L_b = (n * (batch - 1) * L + (n - batch) * L_max) / (batch * (n - 1))
-    return 1.0 / (2.0 * L_b)
+        eta = 1.0 / L
+    else:
+        row_sq = scaling.row_sq_norms(X, rows) + settings.fit_intercept
+        w = sw[rows].astype(np.float64)
+        L_max = c * float(np.max(row_sq * w) * n / w.sum()) + settings.l2
+        L_b = (n * (batch - 1) * L + (n - batch) * L_max) / (batch * max(1, n - 1))
+        eta = 1.0 / (2.0 * L_b)
+    if settings.optimizer in ("momentum", "nesterov"):
+        eta *= 1.0 - settings.momentum
+    return eta
 
 
-def solve(problem, settings, coef, intercept):
-    """Run epochs from (coef, intercept), updated in place; return a Result.
+def validation_split(problem, settings):
+    """Training and validation rows (sorted int64) for early stopping:
+    stratified by class for classifiers, as scikit-learn's SGD."""
+    from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
-    Divergence (a non-finite objective or coefficients) restores the
-    coefficients of the last finite epoch and raises DivergenceError with
-    the Result attached; Ctrl-C stops between blocks of epochs and re-raises
-    KeyboardInterrupt the same way (``history.stop_reason`` "interrupted").
+    n = problem.X.shape[0]
+    splitter_class = ShuffleSplit if problem.loss == SQUARED else StratifiedShuffleSplit
+    splitter = splitter_class(test_size=settings.validation_fraction,
+                              random_state=settings.seed % 2**32)
+    try:
+        train, val = next(splitter.split(np.zeros((n, 1)), problem.y))
+    except ValueError as exc:
+        raise ValueError(
+            f"early_stopping could not hold out validation_fraction="
+            f"{settings.validation_fraction} of {n} samples: {exc} Use more "
+            f"samples, another validation_fraction, or early_stopping=False.") from None
+    if len(train) == 0 or len(val) == 0:
+        raise ValueError(
+            f"early_stopping with validation_fraction={settings.validation_fraction} "
+            f"leaves an empty training or validation set for {n} samples.")
+    return np.sort(train).astype(np.int64), np.sort(val).astype(np.int64)
+
+
+class Engine:
+    """Everything a fit carries from epoch to epoch, and from one
+    partial_fit call to the next: the model in the solver's space (scaled
+    when scale_features), optimizer state, counters, the shuffling state,
+    the scaling and the history."""
+
+    def __init__(self, problem, settings, coef, intercept, rows=None):
+        X = problem.X
+        n, p = X.shape
+        k = problem.n_outputs
+        rows = np.arange(n, dtype=np.int64) if rows is None else rows
+        self.dtype = X.dtype
+        self.scaling = Scaling(X, problem.sample_weight, rows, settings.scale_features)
+        W, b = self.scaling.to_scaled(np.asarray(coef, dtype=np.float64),
+                                      np.asarray(intercept, dtype=np.float64))
+        self.W = np.ascontiguousarray(W, dtype=self.dtype)
+        self.b = np.ascontiguousarray(b, dtype=self.dtype)
+        self.W_eff, self.b_eff = self.W.copy(), self.b.copy()
+        self.state = np.zeros((N_STATE_ROWS, k * p + k))
+        self.scalars = np.zeros(N_SCALARS)
+        self.scalars[SC_BEST] = np.inf
+        self.rng_state = np.array([settings.seed], dtype=np.uint64)
+        self.history = History()
+        self.eta0 = None
+        self.line_search_eta = None
+        self.line_search_point = None  # (objective, grad norm, gradient) at W
+        self.n_epochs = 0
+
+    @property
+    def n_updates(self):
+        return int(self.scalars[SC_T])
+
+    def coefficients(self, settings):
+        """coef, intercept in X's space (the average when averaging)."""
+        W, b = self.W.astype(np.float64), self.b.astype(np.float64)
+        if settings.average and self.n_updates > 0:
+            k, p = self.W.shape
+            avg = self.state[ROW_AVERAGE]
+            W, b = avg[:k * p].reshape(k, p), avg[k * p:]
+        W, b = self.scaling.to_raw(W, b)
+        return W.astype(self.dtype), b.astype(self.dtype)
+
+    def restore_best(self):
+        k, p = self.W.shape
+        best = self.state[ROW_BEST]
+        self.W[...] = best[:k * p].reshape(k, p)
+        self.b[...] = best[k * p:]
+
+
+def _config(problem, settings, engine, rows, val_rows, sw_sum, eta0):
+    l1 = settings.l1
+    alpha = settings.l1 + settings.l2
+    typw = np.sqrt(1.0 / np.sqrt(alpha)) if alpha > 0 else 1.0
+    full_batch = settings.batch_size is None or settings.batch_size >= len(rows)
+    n_updates_per_epoch = 1 if full_batch else -(-len(rows) // settings.batch_size)
+    val_sst = 0.0
+    if settings.early_stopping and problem.loss == SQUARED:
+        yv = problem.y[val_rows].astype(np.float64)
+        wv = problem.sample_weight[val_rows].astype(np.float64)
+        val_sst = float(wv @ (yv - (wv @ yv) / wv.sum()) ** 2)
+    return dict(
+        loss=problem.loss, fit_intercept=settings.fit_intercept,
+        scale=settings.scale_features,
+        rows_identity=full_batch and len(rows) == problem.X.shape[0],
+        batch_size=0 if full_batch else settings.batch_size,
+        shuffle=settings.shuffle and not full_batch, sw_sum=sw_sum,
+        n_threads=settings.n_threads, optimizer=OPTIMIZERS[settings.optimizer],
+        momentum=settings.momentum, beta_1=settings.beta_1, beta_2=settings.beta_2,
+        rho=settings.rho, eps=settings.eps, l2=settings.l2, l1=l1,
+        clip_norm=settings.clip_norm or 0.0, average_start=float(settings.average),
+        schedule=SCHEDULES.get(settings.learning_rate, 0), eta0=eta0,
+        power_t=settings.power_t, decay_rate=settings.decay_rate,
+        decay_steps=settings.decay_steps, max_iter=settings.max_iter,
+        optimal_t0=1.0 / (typw * alpha) if alpha > 0 else 1.0,
+        warmup_updates=settings.warmup_epochs * n_updates_per_epoch,
+        tol=-1.0 if settings.tol is None else settings.tol,
+        n_iter_no_change=float(settings.n_iter_no_change),
+        early_stopping=settings.early_stopping, val_sst=val_sst,
+        keep_best=settings.keep_best, evaluate_only=False)
+
+
+def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None):
+    """Run up to ``epochs`` (default settings.max_iter) epochs; return a Result.
+
+    A new Engine starts from (coef, intercept) (zeros by default); a given
+    Engine continues (partial_fit).  Divergence restores the coefficients of
+    the last finite epoch and raises DivergenceError with the Result
+    attached; Ctrl-C stops between blocks of epochs and re-raises
+    KeyboardInterrupt the same way (stop_reason "interrupted").
     """
     X, y, sw = problem.X, problem.y, problem.sample_weight
     n, p = X.shape
     k = problem.n_outputs
-    sw_sum = float(sw.sum(dtype=np.float64))
-    eta0 = auto_step(problem, settings) if settings.eta0 == "auto" else float(settings.eta0)
-    schedule = SCHEDULES[settings.learning_rate]
-    full_batch = settings.batch_size is None or settings.batch_size >= n
-    width = k * p + 2 * k + 1
-    coef_keep, intercept_keep = np.empty_like(coef), np.empty_like(intercept)
-    if full_batch:
-        work = np.empty((n_chunks_for(n, p, k), width))
+    if settings.early_stopping:
+        rows, val_rows = validation_split(problem, settings)
     else:
-        work = np.empty((max(1, min(settings.n_threads, MAX_SCRATCH // width)), width))
-        perm = np.arange(n, dtype=np.int64)
-        rng_state = np.array([settings.seed], dtype=np.uint64)
-    stop = np.array([-1.0 if settings.tol is None else settings.tol,
-                     settings.n_iter_no_change, np.inf, 0.0])
-    block = int(np.clip(BLOCK_WORK // max(1, n * p * k), 1, MAX_BLOCK))
-    hist = np.empty((block, 5))
-    history = History()
-    n_epochs = n_updates = 0
-    status = RUNNING
+        rows, val_rows = np.arange(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
+    if engine is None:
+        if coef is None:
+            coef, intercept = np.zeros((k, p)), np.zeros(k)
+        engine = Engine(problem, settings, coef, intercept, rows)
+    if engine.eta0 is None:
+        engine.eta0 = (auto_step(problem, settings, rows, engine.scaling)
+                       if settings.eta0 == "auto" else float(settings.eta0))
+        engine.scalars[SC_ETA_ADAPTIVE] = engine.eta0
+    eta0 = engine.eta0
+    engine.line_search_point = None  # the data may differ from the last call
+    sw_sum = float(sw[rows].sum(dtype=np.float64))
+    full_batch = settings.batch_size is None or settings.batch_size >= len(rows)
+    width = k * p + 2 * k + 1
+    n_chunks = (n_chunks_for(len(rows), p, k) if full_batch
+                else max(1, min(settings.n_threads, MAX_SCRATCH // width)))
+    work = np.empty((n_chunks, width))
+    cfg = _config(problem, settings, engine, rows, val_rows, sw_sum, eta0)
+    max_epochs = settings.max_iter if epochs is None else epochs
+    block = 1 if (settings.callback is not None) else int(
+        np.clip(BLOCK_WORK // max(1, n * p * k), 1, MAX_BLOCK))
+    hist = np.empty((block, N_HIST))
+    status, done_total = RUNNING, 0
     start = time.perf_counter()
+    stop_reason = None
     try:
-        while status == RUNNING and n_epochs < settings.max_iter:
-            rows = hist[:min(block, settings.max_iter - n_epochs)]
+        while status == RUNNING and done_total < max_epochs:
             block_start = time.perf_counter() - start
-            if full_batch:
-                done, status = _dense.full_batch_epochs(
-                    X, y, sw, coef, intercept, coef_keep, intercept_keep, work,
-                    problem.loss, schedule, eta0, settings.power_t, n_epochs,
-                    settings.l2, settings.fit_intercept, sw_sum, stop, rows,
-                    settings.n_threads)
+            if settings.learning_rate == "line_search":
+                done, status = _line_search_epoch(problem, settings, engine, cfg, rows,
+                                                  val_rows, work, hist)
             else:
-                done, status = _dense.stochastic_epochs(
-                    X, y, sw, coef, intercept, coef_keep, intercept_keep, perm,
-                    rng_state, settings.shuffle, settings.batch_size, work,
-                    problem.loss, schedule, eta0, settings.power_t,
-                    float(n_updates), settings.l2, settings.fit_intercept,
-                    sw_sum, stop, rows, settings.n_threads)
-            _record(history, rows[:done], n_epochs, block_start, settings.verbose)
-            n_epochs += done
-            if done:
-                n_updates = int(rows[done - 1, 4])
+                out = hist[:min(block, max_epochs - done_total)]
+                done, status = _dense.run_epochs(
+                    X, y, sw, engine.W, engine.b, engine.W_eff, engine.b_eff,
+                    engine.scaling.mu, engine.scaling.inv_sigma, rows, val_rows,
+                    engine.rng_state, work, engine.state, engine.scalars, cfg,
+                    engine.n_epochs, out)
+            records = _record(engine, hist[:done], block_start, settings.verbose)
+            done_total += done
+            if settings.callback is not None and records and settings.callback(records[-1]):
+                stop_reason = "callback"
+                break
     except KeyboardInterrupt as exc:
-        history.stop_reason = "interrupted"
-        exc.result = Result(coef, intercept, history, n_epochs, n_updates, False, eta0)
+        engine.history.stop_reason = "interrupted"
+        exc.result = _result(engine, settings, eta0, False)
         raise
-    result = Result(coef, intercept, history, n_epochs, n_updates,
-                    status == CONVERGED, eta0)
+    converged = status == CONVERGED
+    if settings.keep_best and np.isfinite(engine.scalars[SC_BEST]):
+        engine.restore_best()
+    result = _result(engine, settings, eta0, converged)
     if status == DIVERGED:
-        history.stop_reason = "diverged"
+        engine.history.stop_reason = "diverged"
         exc = DivergenceError(
-            f"The fit diverged at epoch {n_epochs + 1}: the objective or the "
-            f"coefficients became non-finite (step size {eta0:.3g}). The "
-            f"coefficients of the last finite epoch ({n_epochs}) were kept. "
-            f"Lower eta0 (or use eta0='auto'), or standardise the features.")
+            f"The fit diverged at epoch {engine.n_epochs + 1}: the objective or "
+            f"the coefficients became non-finite (step size {eta0:.3g}). The "
+            f"coefficients of the last finite epoch ({engine.n_epochs}) were kept. "
+            f"Lower eta0 (or use eta0='auto'), or standardise the features "
+            f"(scale_features=True).")
         exc.result = result
         raise exc
-    history.stop_reason = "tol" if status == CONVERGED else "max_iter"
-    if status != CONVERGED and settings.tol is not None:
+    engine.history.stop_reason = stop_reason or ("tol" if converged else "max_iter")
+    if (stop_reason is None and not converged and settings.tol is not None
+            and epochs is None):
         warnings.warn(
             f"Maximum number of epochs ({settings.max_iter}) reached and the "
-            f"objective still improved by more than tol={settings.tol} within "
-            f"the last {settings.n_iter_no_change} epochs. Increase max_iter, "
-            f"or raise tol.", ConvergenceWarning, stacklevel=3)
-    return result
+            f"monitored objective still improved by more than tol={settings.tol} "
+            f"within the last {settings.n_iter_no_change} epochs. Increase "
+            f"max_iter, or raise tol.", ConvergenceWarning, stacklevel=3)
+    return result, engine
 
 
-def _record(history, rows, epochs_before, block_start, verbose):
+def _result(engine, settings, eta0, converged):
+    coef, intercept = engine.coefficients(settings)
+    return Result(coef=coef, intercept=intercept, history=engine.history,
+                  n_iter=engine.n_epochs, n_updates=engine.n_updates,
+                  converged=converged, eta0=eta0)
+
+
+def _evaluate(problem, engine, cfg, rows, val_rows, work):
+    """Objective (with penalty) and smooth gradient at the engine's W, b."""
+    one = np.empty((1, N_HIST))
+    _dense.run_epochs(problem.X, problem.y, problem.sample_weight, engine.W, engine.b,
+                      engine.W_eff, engine.b_eff, engine.scaling.mu,
+                      engine.scaling.inv_sigma, rows, val_rows, engine.rng_state, work,
+                      engine.state, engine.scalars, {**cfg, "evaluate_only": True}, 0, one)
+    return float(one[0, 0]), float(one[0, 1]), engine.state[ROW_GRAD].copy()
+
+
+def _line_search_epoch(problem, settings, engine, cfg, rows, val_rows, work, hist):
+    """One epoch of backtracking (Armijo) gradient descent on the full
+    objective: one pass per accepted step; the evaluation at the accepted
+    point serves the next epoch.  Returns (1, status) like the kernel."""
+    k, p = engine.W.shape
+    t0 = time.perf_counter()
+    if engine.line_search_point is None:
+        engine.line_search_point = _evaluate(problem, engine, cfg, rows, val_rows, work)
+    f, grad_norm, g = engine.line_search_point
+    l1 = settings.l1
+    W0, b0 = engine.W.astype(np.float64), engine.b.astype(np.float64)
+    f_smooth = f - l1 * np.abs(W0).sum()
+    gW, gb = g[:k * p].reshape(k, p), g[k * p:]
+    eta = engine.eta0 if engine.line_search_eta is None else engine.line_search_eta * LINE_SEARCH_GROW
+    for _ in range(60):
+        W1 = W0 - eta * gW
+        if l1 > 0:
+            W1 = np.sign(W1) * np.maximum(np.abs(W1) - eta * l1, 0.0)
+        b1 = b0 - eta * gb if settings.fit_intercept else b0
+        engine.W[...] = W1
+        engine.b[...] = b1
+        trial = _evaluate(problem, engine, cfg, rows, val_rows, work)
+        f1_smooth = trial[0] - l1 * np.abs(engine.W.astype(np.float64)).sum()
+        dW, db = engine.W - W0, engine.b - b0
+        bound = (f_smooth + float((gW * dW).sum() + gb @ db)
+                 + float((dW * dW).sum() + db @ db) / (2.0 * eta))
+        if np.isfinite(trial[0]) and f1_smooth <= bound + 1e-15 * abs(bound):
+            break
+        eta *= LINE_SEARCH_SHRINK
+    else:
+        engine.W[...] = W0
+        engine.b[...] = b0
+        return 0, CONVERGED
+    engine.line_search_eta = eta
+    engine.line_search_point = trial
+    engine.scalars[SC_T] += 1
+    hist[0] = (f, grad_norm, eta, time.perf_counter() - t0, engine.scalars[SC_T], np.nan)
+    if not np.isfinite(f):
+        engine.W[...] = W0
+        engine.b[...] = b0
+        return 0, DIVERGED
+    flags = _dense.check_stop(cfg, engine.scalars, f)
+    return 1, (CONVERGED if flags & 1 else RUNNING)
+
+
+def _record(engine, rows, block_start, verbose):
     """Append a block of kernel records (objective, grad_norm, eta, seconds,
-    updates) to the history, in its column order, and print them if asked."""
+    updates, validation score) to the history; return them as dicts."""
     m = len(rows)
+    if not m:
+        return []
+    before = engine.n_epochs
     table = np.column_stack([
-        np.arange(epochs_before + 1, epochs_before + m + 1), rows[:, 0], rows[:, 1],
-        rows[:, 2], rows[:, 4], rows[:, 3] + block_start])
-    history.append_block(table)
+        np.arange(before + 1, before + m + 1), rows[:, 0], rows[:, 1],
+        rows[:, 2], rows[:, 4], rows[:, 3] + block_start, rows[:, 5]])
+    engine.history.append_block(table)
+    engine.n_epochs += m
+    records = [engine.history[before + i] for i in range(m)] if verbose else [engine.history[-1]]
     if verbose:
-        for i in range(m):
-            print(format_record(history[epochs_before + i]), flush=True)
+        for record in records:
+            print(format_record(record), flush=True)
+    return records
 
 
 def format_record(record):
@@ -245,4 +517,6 @@ def format_record(record):
             f"lr {record['learning_rate']:.4g}")
     if np.isfinite(record["grad_norm"]):
         line += f"  grad_norm {record['grad_norm']:.3e}"
+    if np.isfinite(record.get("validation_score", np.nan)):
+        line += f"  validation {record['validation_score']:.5f}"
     return line + f"  seconds {record['seconds']:.3f}"

@@ -21,12 +21,6 @@ cdef extern from "descend/vec.h" nogil:
                                 const float *x, Py_ssize_t n)
     void descend_decay_axpy_f64(double *w, double decay, double step,
                                 const double *x, Py_ssize_t n)
-    double descend_step_f32(float *w, const double *g, Py_ssize_t n,
-                            double decay, double step, double scale,
-                            double l2, double *wsq)
-    double descend_step_f64(double *w, const double *g, Py_ssize_t n,
-                            double decay, double step, double scale,
-                            double l2, double *wsq)
     void descend_prefetch_row_f32(const float *X, const float *y,
                                   const float *sw, Py_ssize_t p,
                                   const int64_t *rows, Py_ssize_t ii,

@@ -24,17 +24,104 @@ were not finite, the coefficients were restored to the start of that epoch
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport fabs, isfinite, log, pow, sqrt
+from libc.math cimport M_PI, copysign, cos, fabs, fmax, fmin, isfinite, log, pow, sqrt
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 from openmp cimport omp_get_wtime
 
 from ._csrc cimport *
 
-# Schedules of the step size over updates t = 1, 2, ...
+# Step-size schedules (codes shared with _solver.py).
 cdef enum:
     SCHEDULE_CONSTANT = 0
     SCHEDULE_INVSCALING = 1
+    SCHEDULE_OPTIMAL = 2
+    SCHEDULE_ADAPTIVE = 3
+    SCHEDULE_EXPONENTIAL = 4
+    SCHEDULE_STEP = 5
+    SCHEDULE_COSINE = 6
+
+# Optimizers (codes shared with _solver.py); PyTorch's update rules.
+cdef enum:
+    OPT_SGD = 0
+    OPT_MOMENTUM = 1
+    OPT_NESTEROV = 2
+    OPT_ADAGRAD = 3
+    OPT_RMSPROP = 4
+    OPT_ADAM = 5
+    OPT_ADAMW = 6
+
+# Rows of the double ``state`` array, each of K*p + K entries (coefficients,
+# then intercepts): optimizer buffers, the average, the cumulative L1
+# penalty, the last gradient, the epoch's starting point (for rollback) and
+# the best point seen (keep_best).
+cdef enum:
+    ROW_BUF1 = 0
+    ROW_BUF2 = 1
+    ROW_AVERAGE = 2
+    ROW_L1_Q = 3
+    ROW_GRAD = 4
+    ROW_START = 5
+    ROW_BEST = 6
+    N_STATE_ROWS = 7
+
+# Entries of the double ``scalars`` array carried across calls.
+cdef enum:
+    SC_T = 0            # updates made
+    SC_L1_U = 1         # cumulative L1 penalty applied so far (per-sample)
+    SC_BEST = 2         # best monitored value
+    SC_NO_IMPROVE = 3   # epochs without sufficient improvement
+    SC_ETA_ADAPTIVE = 4 # current step of the "adaptive" schedule
+    N_SCALARS = 5
+
+# One epoch's record in ``hist``.
+cdef enum:
+    H_OBJECTIVE = 0
+    H_GRAD_NORM = 1
+    H_ETA = 2
+    H_SECONDS = 3
+    H_UPDATES = 4
+    H_VALIDATION = 5
+    N_HIST = 6
+
+
+cdef struct Config:
+    # the model and data
+    int loss
+    bint fit_intercept
+    bint scale              # implicit standardisation through mu/inv_sigma
+    bint rows_identity      # full batch over rows 0..n-1 (no index array)
+    Py_ssize_t batch_size   # 0: full batch
+    bint shuffle
+    double sw_sum           # sum of the training rows' weights
+    int n_threads
+    # the update
+    int optimizer
+    double momentum
+    double beta_1
+    double beta_2
+    double rho
+    double eps
+    double l2
+    double l1
+    double clip_norm        # <= 0: off
+    double average_start    # 0: off; else average from update t >= this
+    # the step size
+    int schedule
+    double eta0
+    double power_t
+    double decay_rate
+    Py_ssize_t decay_steps
+    Py_ssize_t max_iter
+    double optimal_t0
+    double warmup_updates   # 0: no warm-up
+    # stopping
+    double tol              # < 0: off
+    double n_iter_no_change
+    bint early_stopping     # monitor -validation score instead of objective
+    double val_sst          # regression: weighted total sum of squares of y_val
+    bint keep_best
+    bint evaluate_only      # compute objective and gradient at W; no update
 
 # A mini-batch is split across threads only when it holds at least this many
 # multiply-adds (K * p * rows); below it the fork/join costs more than it saves.
@@ -61,15 +148,6 @@ cdef inline void _acc(double *g, double a, const floating *x,
         descend_acc_f64(g, a, x, n)
 
 
-cdef inline double _step(floating *w, const double *g, Py_ssize_t n,
-                         double decay, double step, double scale, double l2,
-                         double *wsq) noexcept nogil:
-    if floating is float:
-        return descend_step_f32(w, g, n, decay, step, scale, l2, wsq)
-    else:
-        return descend_step_f64(w, g, n, decay, step, scale, l2, wsq)
-
-
 cdef double NAN_VALUE = float("nan")
 
 
@@ -87,11 +165,10 @@ cdef inline bint _finite(const floating *v, Py_ssize_t n) noexcept nogil:
     return True
 
 
-cdef inline double _eta(int schedule, double eta0, double power_t,
-                        double t) noexcept nogil:
-    if schedule == SCHEDULE_INVSCALING:
-        return eta0 / pow(t, power_t)
-    return eta0
+cdef enum:
+    STATUS_RUNNING = 0
+    STATUS_CONVERGED = 1
+    STATUS_DIVERGED = 2
 
 
 cdef inline void _prefetch_row(const floating *X, const floating *y,
@@ -264,197 +341,405 @@ cdef double _chunked_gradient(const floating *X, const floating *y,
     return total
 
 
-cdef double _apply_step(floating *W, floating *b, const double *g,
-                        Py_ssize_t p, int k, double eta, double scale,
-                        double l2, bint fit_intercept,
-                        double *wsq) noexcept nogil:
-    """W = (1 - eta*l2) W - eta*scale*g;  b -= eta*scale*g_b (unpenalised).
-    Returns the squared norm of the gradient (scale*g + l2*W) at the old
-    point; adds ||W_old||^2 to *wsq."""
-    cdef int c
-    cdef double gsq, gbc
-    gsq = _step(W, g, k * p, 1.0 - eta * l2, eta * scale, scale, l2, wsq)
-    if fit_intercept:
+cdef inline double _eta(const Config *cfg, double t, Py_ssize_t epoch,
+                        double eta_adaptive, Py_ssize_t updates_per_epoch) noexcept nogil:
+    """Step size of update t (1-based) in epoch ``epoch`` (1-based)."""
+    cdef double eta
+    if cfg.schedule == SCHEDULE_INVSCALING:
+        eta = cfg.eta0 / pow(t, cfg.power_t)
+    elif cfg.schedule == SCHEDULE_OPTIMAL:
+        eta = 1.0 / (cfg.l2 + cfg.l1) / (cfg.optimal_t0 + t - 1.0)
+    elif cfg.schedule == SCHEDULE_ADAPTIVE:
+        eta = eta_adaptive
+    elif cfg.schedule == SCHEDULE_EXPONENTIAL:
+        eta = cfg.eta0 * pow(cfg.decay_rate, <double>(epoch - 1))
+    elif cfg.schedule == SCHEDULE_STEP:
+        eta = cfg.eta0 * pow(cfg.decay_rate, <double>((epoch - 1) // cfg.decay_steps))
+    elif cfg.schedule == SCHEDULE_COSINE:
+        eta = cfg.eta0 * 0.5 * (1.0 + cos(M_PI * (epoch - 1) / <double>cfg.max_iter))
+    else:
+        eta = cfg.eta0
+    if cfg.warmup_updates > 0.0 and t < cfg.warmup_updates:
+        eta *= t / cfg.warmup_updates
+    return eta
+
+
+cdef inline double _penalty(const Config *cfg, const floating *W,
+                            Py_ssize_t kp) noexcept nogil:
+    """l1 ||W||_1 + l2/2 ||W||^2 (NaN/inf propagate)."""
+    cdef Py_ssize_t j
+    cdef double a = 0.0, sq = 0.0
+    if cfg.l1 > 0.0:
+        for j in range(kp):
+            a += fabs(W[j])
+    sq = _sqnorm(W, kp)
+    return cfg.l1 * a + 0.5 * cfg.l2 * sq  # l2 = 0: 0 * inf is NaN, still seen
+
+
+cdef void _refresh_effective(const floating *W,
+                             const floating *b, floating *We, floating *be,
+                             const double *mu, const double *inv_sigma,
+                             Py_ssize_t p, int k) noexcept nogil:
+    """Raw-space parameters of the scaled model: We = W / sigma,
+    be = b - mu . We, so that x . We + be = ((x - mu) / sigma) . W + b."""
+    cdef Py_ssize_t c, j
+    cdef double shift
+    for c in range(k):
+        shift = 0.0
+        for j in range(p):
+            We[c * p + j] = <floating>(W[c * p + j] * inv_sigma[j])
+            shift += mu[j] * We[c * p + j]
+        be[c] = <floating>(b[c] - shift)
+
+
+cdef double _update(const Config *cfg, floating *W, floating *b,
+                    const double *raw, double factor, double eta, double t,
+                    double *state, double *scalars, const double *mu,
+                    const double *inv_sigma, Py_ssize_t p,
+                    int k) noexcept nogil:
+    """One parameter update from the raw gradient sum ``raw`` (K*p + K
+    entries: sum_i sw_i dloss_i [x_i, 1] over the batch, with the raw-space
+    parameters), scaled by ``factor``.  Steps, in order: data gradient (in
+    the scaled space when cfg.scale), clipping, L2 (coupled, or AdamW's
+    decoupled decay), the optimizer, L1 (proximal, or the cumulative penalty
+    for per-sample updates), averaging.  Returns the squared norm of the
+    smooth gradient (data + L2) before clipping."""
+    cdef Py_ssize_t kp = k * p, n_all = kp + k, j, c, jj
+    cdef Py_ssize_t n_upd = n_all if cfg.fit_intercept else kp
+    cdef double *g = state + ROW_GRAD * n_all
+    cdef double *m = state + ROW_BUF1 * n_all
+    cdef double *v = state + ROW_BUF2 * n_all
+    cdef double gsq = 0.0, norm, scale, step, wj, bias1, bias2, u, q0, a
+    cdef double *q
+    cdef double *avg
+    # 1. data gradient
+    if cfg.scale:
         for c in range(k):
-            gbc = scale * g[k * p + c]
-            gsq += gbc * gbc
-            b[c] = <floating>(b[c] - eta * gbc)
+            for j in range(p):
+                jj = c * p + j
+                g[jj] = factor * (raw[jj] - mu[j] * raw[kp + c]) * inv_sigma[j]
+    else:
+        for j in range(kp):
+            g[j] = factor * raw[j]
+    for c in range(k):
+        g[kp + c] = factor * raw[kp + c] if cfg.fit_intercept else 0.0
+    # 2. clipping of the data gradient (coefficients and intercepts together)
+    if cfg.clip_norm > 0.0:
+        norm = sqrt(descend_sqnorm_d(g, n_all))
+        if norm > cfg.clip_norm:
+            scale = cfg.clip_norm / norm
+            for j in range(n_all):
+                g[j] *= scale
+    # 3. L2: PyTorch's weight_decay (coupled), or AdamW's decoupled decay
+    if cfg.l2 > 0.0:
+        if cfg.optimizer == OPT_ADAMW and not cfg.evaluate_only:
+            for j in range(kp):
+                W[j] = <floating>(W[j] * (1.0 - eta * cfg.l2))
+        else:
+            for j in range(kp):
+                g[j] += cfg.l2 * W[j]
+    gsq = descend_sqnorm_d(g, n_all)
+    if cfg.evaluate_only:
+        return gsq
+    # 4. the optimizer, on coefficients and (when fitted) intercepts
+    if cfg.optimizer == OPT_SGD:
+        for j in range(n_upd):
+            _set(W, b, kp, j, _get(W, b, kp, j) - eta * g[j])
+    elif cfg.optimizer == OPT_MOMENTUM or cfg.optimizer == OPT_NESTEROV:
+        for j in range(n_upd):
+            m[j] = g[j] if t == 1.0 else cfg.momentum * m[j] + g[j]
+            step = g[j] + cfg.momentum * m[j] if cfg.optimizer == OPT_NESTEROV else m[j]
+            _set(W, b, kp, j, _get(W, b, kp, j) - eta * step)
+    elif cfg.optimizer == OPT_ADAGRAD:
+        for j in range(n_upd):
+            m[j] += g[j] * g[j]
+            _set(W, b, kp, j, _get(W, b, kp, j) - eta * g[j] / (sqrt(m[j]) + cfg.eps))
+    elif cfg.optimizer == OPT_RMSPROP:
+        for j in range(n_upd):
+            m[j] = cfg.rho * m[j] + (1.0 - cfg.rho) * g[j] * g[j]
+            _set(W, b, kp, j, _get(W, b, kp, j) - eta * g[j] / (sqrt(m[j]) + cfg.eps))
+    else:  # adam, adamw
+        bias1 = 1.0 - pow(cfg.beta_1, t)
+        bias2 = 1.0 - pow(cfg.beta_2, t)
+        for j in range(n_upd):
+            m[j] = cfg.beta_1 * m[j] + (1.0 - cfg.beta_1) * g[j]
+            v[j] = cfg.beta_2 * v[j] + (1.0 - cfg.beta_2) * g[j] * g[j]
+            _set(W, b, kp, j, _get(W, b, kp, j)
+                 - eta * (m[j] / bias1) / (sqrt(v[j] / bias2) + cfg.eps))
+    # 5. L1 on the coefficients
+    if cfg.l1 > 0.0:
+        if cfg.batch_size == 1:
+            scalars[SC_L1_U] += eta * cfg.l1
+            u = scalars[SC_L1_U]
+            q = state + ROW_L1_Q * n_all
+            for j in range(kp):
+                q0 = W[j]
+                if W[j] > 0.0:
+                    W[j] = <floating>fmax(0.0, W[j] - (u + q[j]))
+                elif W[j] < 0.0:
+                    W[j] = <floating>fmin(0.0, W[j] + (u - q[j]))
+                q[j] += W[j] - q0
+        else:
+            a = eta * cfg.l1
+            for j in range(kp):
+                wj = W[j]
+                W[j] = <floating>(copysign(fmax(fabs(wj) - a, 0.0), wj))
+    # 6. averaging
+    if cfg.average_start > 0.0:
+        avg = state + ROW_AVERAGE * n_all
+        if t >= cfg.average_start:
+            a = 1.0 / (t - cfg.average_start + 1.0)
+            for j in range(n_all):
+                avg[j] += (_get(W, b, kp, j) - avg[j]) * a
+        else:
+            for j in range(n_all):
+                avg[j] = _get(W, b, kp, j)
     return gsq
 
 
+cdef inline double _get(const floating *W, const floating *b, Py_ssize_t kp,
+                        Py_ssize_t j) noexcept nogil:
+    """Entry j of [W, b] (coefficients, then intercepts)."""
+    return W[j] if j < kp else b[j - kp]
 
-cdef enum:
-    STATUS_RUNNING = 0
-    STATUS_CONVERGED = 1
-    STATUS_DIVERGED = 2
 
-
-cdef inline bint _no_progress(double *stop, double objective) noexcept nogil:
-    """The stopping rule on stop = [tol (< 0: off), n_iter_no_change, best,
-    epochs without improvement]: True when the objective failed to beat the
-    best by tol * max(1, |best|) for n_iter_no_change epochs in a row."""
-    cdef double best = stop[2]
-    if stop[0] < 0.0:
-        return False
-    if objective > best - stop[0] * (fabs(best) if fabs(best) > 1.0 else 1.0):
-        stop[3] += 1.0
+cdef inline void _set(floating *W, floating *b, Py_ssize_t kp, Py_ssize_t j,
+                      double value) noexcept nogil:
+    if j < kp:
+        W[j] = <floating>value
     else:
-        stop[3] = 0.0
-    if objective < best:
-        stop[2] = objective
-    return stop[3] >= stop[1]
+        b[j - kp] = <floating>value
 
 
-cdef inline void _save(const floating *W, const floating *b, floating *W_keep,
-                       floating *b_keep, Py_ssize_t kp, int k) noexcept nogil:
-    memcpy(W_keep, W, kp * sizeof(floating))
-    memcpy(b_keep, b, k * sizeof(floating))
+cdef inline void _copy_out(const floating *W, const floating *b, double *dst,
+                           Py_ssize_t kp, int k) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(kp + k):
+        dst[j] = _get(W, b, kp, j)
 
 
-def full_batch_epochs(const floating[:, ::1] X, const floating[::1] y,
-                      const floating[::1] sw, floating[:, ::1] W,
-                      floating[::1] b, floating[:, ::1] W_keep,
-                      floating[::1] b_keep, double[:, ::1] work, int loss,
-                      int schedule, double eta0, double power_t,
-                      Py_ssize_t epochs_before, double l2,
-                      bint fit_intercept, double sw_sum, double[::1] stop,
-                      double[:, ::1] hist, int n_threads):
-    """Up to hist.shape[0] epochs of batch gradient descent, ONE pass over X
-    each: objective and gradient at W, then the step.  The objective
-    recorded for an epoch is the one at its starting point.  ``eta0 = 0``
-    evaluates objective and gradient without moving.  ``work``'s row count
-    fixes the summation order (not the thread count).
+cdef inline void _copy_in(floating *W, floating *b, const double *src,
+                          Py_ssize_t kp, int k) noexcept nogil:
+    cdef Py_ssize_t j
+    for j in range(kp + k):
+        _set(W, b, kp, j, src[j])
 
-    Returns (epochs recorded, status)."""
-    cdef Py_ssize_t n = X.shape[0], p = X.shape[1], width = work.shape[1]
+
+cdef double _validation_score(const Config *cfg, const floating *X,
+                              const floating *y, const floating *sw,
+                              const floating *W, const floating *b,
+                              Py_ssize_t p, int k, const int64_t *rows,
+                              Py_ssize_t n_rows, double *z) noexcept nogil:
+    """Weighted accuracy (classifiers) or R^2 (regression) on the given rows."""
+    cdef Py_ssize_t ii, i, c, best
+    cdef double hit = 0.0, total = 0.0, r, zi
+    for ii in range(n_rows):
+        i = rows[ii]
+        if cfg.loss == DESCEND_MULTINOMIAL:
+            best = 0
+            for c in range(k):
+                z[c] = _dot(X + i * p, W + c * p, p) + b[c]
+                if z[c] > z[best]:
+                    best = c
+            hit += sw[i] * (best == <Py_ssize_t>y[i])
+        else:
+            zi = _dot(X + i * p, W, p) + b[0]
+            if cfg.loss == DESCEND_SQUARED:
+                r = zi - y[i]
+                hit += sw[i] * r * r
+            else:
+                hit += sw[i] * ((zi > 0.0) == (y[i] > 0.5))
+        total += sw[i]
+    if cfg.loss == DESCEND_SQUARED:
+        return 1.0 - hit / cfg.val_sst if cfg.val_sst > 0.0 else 0.0
+    return hit / total
+
+
+cdef int _monitor(const Config *cfg, double *scalars, double value) noexcept nogil:
+    """The stopping rule on the monitored value (lower is better): returns
+    1 when the fit should stop, 2 when ``value`` is a new best, else 0.
+    The "adaptive" schedule divides its step by 5 instead of stopping, until
+    the step falls below 1e-6."""
+    cdef double best = scalars[SC_BEST]
+    cdef int flags = 0
+    if value < best:
+        flags = 2
+    if cfg.tol < 0.0:
+        if flags:
+            scalars[SC_BEST] = value
+        return flags
+    if value > best - cfg.tol * (fabs(best) if fabs(best) > 1.0 else 1.0):
+        scalars[SC_NO_IMPROVE] += 1.0
+    else:
+        scalars[SC_NO_IMPROVE] = 0.0
+    if flags:
+        scalars[SC_BEST] = value
+    if scalars[SC_NO_IMPROVE] >= cfg.n_iter_no_change:
+        if cfg.schedule == SCHEDULE_ADAPTIVE and scalars[SC_ETA_ADAPTIVE] / 5.0 >= 1e-6:
+            scalars[SC_ETA_ADAPTIVE] /= 5.0
+            scalars[SC_NO_IMPROVE] = 0.0
+        else:
+            return flags | 1
+    return flags
+
+
+def run_epochs(const floating[:, ::1] X, const floating[::1] y,
+               const floating[::1] sw, floating[:, ::1] W, floating[::1] b,
+               floating[:, ::1] W_eff, floating[::1] b_eff,
+               const double[::1] mu, const double[::1] inv_sigma,
+               int64_t[::1] train_rows, const int64_t[::1] val_rows,
+               uint64_t[::1] rng_state, double[:, ::1] work,
+               double[:, ::1] state, double[::1] scalars, Config cfg,
+               Py_ssize_t epochs_before, double[:, ::1] hist):
+    """Up to hist.shape[0] epochs over the training rows; returns
+    (epochs recorded, status).
+
+    W, b are the model in the space the solver works in (the scaled space
+    when cfg.scale, with W_eff, b_eff its raw-space twin used to read X).
+    Full batch (cfg.batch_size == 0): ONE pass over X per epoch gives the
+    objective and the gradient at W, then one update; the objective recorded
+    is the one at the epoch's start.  Otherwise batches of rows of the
+    (shuffled) ``train_rows`` order each give one update; the recorded
+    objective is the running mean of the rows' losses before their updates
+    plus the penalty at the epoch's end.  With cfg.evaluate_only one "epoch"
+    computes objective and gradient (state row ROW_GRAD) at W, nothing else.
+    """
+    cdef Py_ssize_t n = train_rows.shape[0], p = X.shape[1]
+    cdef Py_ssize_t width = work.shape[1], n_epochs = hist.shape[0]
     cdef int k = W.shape[0]
-    cdef Py_ssize_t e, n_epochs = hist.shape[0], done = 0
-    cdef int status = STATUS_RUNNING
-    cdef double total, gsq, wsq, eta, objective, scale = 1.0 / sw_sum
+    cdef Py_ssize_t kp = k * p, n_all = kp + k
+    cdef Py_ssize_t e, epoch, s, end, ii, i, n_chunks, done = 0
+    cdef Py_ssize_t batch = cfg.batch_size if cfg.batch_size > 0 else n
+    cdef Py_ssize_t updates_per_epoch = (n + batch - 1) // batch
+    cdef int status = STATUS_RUNNING, flags
+    cdef double total, eta = cfg.eta0, gsq = NAN_VALUE, objective, d, monitor
+    cdef double val_score = NAN_VALUE
+    cdef double sw_scale = n / cfg.sw_sum
     cdef double t0 = omp_get_wtime()
-    with nogil:
-        for e in range(n_epochs):
-            eta = _eta(schedule, eta0, power_t, <double>(epochs_before + e + 1))
-            _save(&W[0, 0], &b[0], &W_keep[0, 0], &b_keep[0], k * p, k)
-            total = _chunked_gradient(&X[0, 0], &y[0], &sw[0], &W[0, 0], &b[0],
-                                      p, k, loss, NULL, n, 0, n, &work[0, 0],
-                                      width, work.shape[0], n_threads)
-            wsq = 0.0
-            gsq = _apply_step(&W[0, 0], &b[0], &work[0, 0], p, k, eta, scale,
-                              l2, fit_intercept, &wsq)
-            objective = total * scale + 0.5 * l2 * wsq
-            if not (isfinite(objective) and isfinite(gsq) and isfinite(wsq)):
-                _save(&W_keep[0, 0], &b_keep[0], &W[0, 0], &b[0], k * p, k)
-                status = STATUS_DIVERGED
-                break
-            hist[e, 0] = objective
-            hist[e, 1] = sqrt(gsq)
-            hist[e, 2] = eta
-            hist[e, 3] = omp_get_wtime() - t0
-            hist[e, 4] = <double>(epochs_before + e + 1)
-            done = e + 1
-            if _no_progress(&stop[0], objective):
-                status = STATUS_CONVERGED
-                break
-    return done, status
-
-
-def stochastic_epochs(const floating[:, ::1] X, const floating[::1] y,
-                      const floating[::1] sw, floating[:, ::1] W,
-                      floating[::1] b, floating[:, ::1] W_keep,
-                      floating[::1] b_keep, int64_t[::1] perm,
-                      uint64_t[::1] rng_state, bint shuffle,
-                      Py_ssize_t batch_size, double[:, ::1] work, int loss,
-                      int schedule, double eta0, double power_t,
-                      double updates_before, double l2, bint fit_intercept,
-                      double sw_sum, double[::1] stop, double[:, ::1] hist,
-                      int n_threads):
-    """Up to hist.shape[0] epochs of mini-batch (batch_size > 1) or
-    per-sample SGD.
-
-    Each epoch visits rows in the order ``perm`` (shuffled in place first
-    when ``shuffle``, from ``rng_state``).  Each batch of B rows gives one
-    update W = (1 - eta*l2) W - eta * n/(B sum(sw)) * sum_i sw_i dloss_i x_i,
-    an unbiased estimate of the full gradient step.  The recorded objective
-    is the running mean of each row's loss before its update, plus the
-    penalty at the end of the epoch.
-
-    Returns (epochs recorded, status)."""
-    cdef Py_ssize_t n = X.shape[0], p = X.shape[1], width = work.shape[1]
-    cdef int k = W.shape[0]
-    cdef Py_ssize_t e, s, end, ii, i, n_chunks, n_epochs = hist.shape[0]
-    cdef Py_ssize_t done = 0
-    cdef int status = STATUS_RUNNING
-    cdef double sw_scale = n / sw_sum, t = updates_before
-    cdef double total, eta = eta0, scale, wsq, d, objective
-    cdef LogBlock block
     cdef const floating *x
     cdef const floating *Xp = &X[0, 0]
     cdef floating *Wp = &W[0, 0]
-    cdef const int64_t *rows = &perm[0]
-    cdef double t0 = omp_get_wtime()
+    cdef floating *bp = &b[0]
+    cdef const floating *Wr = &W_eff[0, 0] if cfg.scale else &W[0, 0]
+    cdef const floating *br = &b_eff[0] if cfg.scale else &b[0]
+    cdef int64_t *rows = &train_rows[0]
+    cdef const int64_t *all_rows = NULL if cfg.rows_identity else rows
+    cdef double *st = &state[0, 0]
+    cdef double *sc = &scalars[0]
+    cdef bint fast = (cfg.batch_size == 1 and k == 1 and cfg.optimizer == OPT_SGD
+                      and cfg.l1 == 0.0 and cfg.clip_norm <= 0.0
+                      and cfg.average_start == 0.0 and not cfg.scale)
+    cdef LogBlock block
     with nogil:
         for e in range(n_epochs):
-            _save(Wp, &b[0], &W_keep[0, 0], &b_keep[0], k * p, k)
-            if shuffle:
-                descend_shuffle(&perm[0], n, &rng_state[0])
-            total = 0.0
-            block.product = 1.0
-            block.count = 0
-            if batch_size == 1 and loss != DESCEND_MULTINOMIAL:
-                # Per-sample fast path: the update is fused into one pass
-                # over the row; rows a few visits ahead are prefetched meanwhile.
-                for ii in range(n):
-                    i = _row(Xp, &y[0], &sw[0], p, rows, n, ii)
-                    x = Xp + i * p
-                    total += _single_loss(loss, _dot(x, Wp, p) + b[0], y[i],
-                                          sw[i], &d, &block)
-                    d *= sw_scale
-                    t += 1.0
-                    eta = _eta(schedule, eta0, power_t, t)
-                    if floating is float:
-                        descend_decay_axpy_f32(Wp, 1.0 - eta * l2, eta * d, x, p)
-                    else:
-                        descend_decay_axpy_f64(Wp, 1.0 - eta * l2, eta * d, x, p)
-                    if fit_intercept:
-                        b[0] = <floating>(b[0] - eta * d)
-                total += _flush(&block)
+            epoch = epochs_before + e + 1
+            _copy_out(Wp, bp, st + ROW_START * n_all, kp, k)
+            if cfg.scale:
+                _refresh_effective(Wp, bp, &W_eff[0, 0], &b_eff[0],
+                                   &mu[0], &inv_sigma[0], p, k)
+            if cfg.batch_size == 0:
+                total = _chunked_gradient(Xp, &y[0], &sw[0], Wr, br, p, k,
+                                          cfg.loss, all_rows, n, 0, n,
+                                          &work[0, 0], width, work.shape[0],
+                                          cfg.n_threads)
+                objective = total / cfg.sw_sum + _penalty(&cfg, Wp, kp)
+                eta = _eta(&cfg, sc[SC_T] + 1.0, epoch, sc[SC_ETA_ADAPTIVE],
+                           updates_per_epoch)
+                gsq = _update(&cfg, Wp, bp, &work[0, 0], 1.0 / cfg.sw_sum, eta,
+                              sc[SC_T] + 1.0, st, sc, &mu[0], &inv_sigma[0], p, k)
+                if cfg.evaluate_only:
+                    hist[e, H_OBJECTIVE] = objective
+                    hist[e, H_GRAD_NORM] = sqrt(gsq)
+                    done = 1
+                    break
+                sc[SC_T] += 1.0
             else:
-                s = 0
-                while s < n:
-                    end = s + batch_size
-                    if end > n:
-                        end = n
-                    n_chunks = 1
-                    if n_threads > 1 and (end - s) * p * k >= PARALLEL_MIN_WORK:
-                        n_chunks = n_threads
-                        if n_chunks > work.shape[0]:
-                            n_chunks = work.shape[0]
-                    total += _chunked_gradient(Xp, &y[0], &sw[0], Wp, &b[0], p,
-                                               k, loss, rows, n, s, end,
-                                               &work[0, 0], width, n_chunks,
-                                               n_threads)
-                    t += 1.0
-                    eta = _eta(schedule, eta0, power_t, t)
-                    scale = sw_scale / (end - s)
-                    wsq = 0.0
-                    _apply_step(Wp, &b[0], &work[0, 0], p, k, eta, scale, l2,
-                                fit_intercept, &wsq)
-                    s = end
-            wsq = _sqnorm(Wp, k * p)
-            objective = total / sw_sum + 0.5 * l2 * wsq
-            if not (isfinite(objective) and isfinite(wsq)
-                    and _finite(&b[0], k)):
-                _save(&W_keep[0, 0], &b_keep[0], Wp, &b[0], k * p, k)
+                if cfg.shuffle:
+                    descend_shuffle(rows, n, &rng_state[0])
+                total = 0.0
+                if fast:
+                    # Per-sample SGD fused into one pass over each row; rows a
+                    # few visits ahead are prefetched meanwhile.
+                    block.product = 1.0
+                    block.count = 0
+                    for ii in range(n):
+                        i = _row(Xp, &y[0], &sw[0], p, rows, n, ii)
+                        x = Xp + i * p
+                        total += _single_loss(cfg.loss, _dot(x, Wp, p) + bp[0],
+                                              y[i], sw[i], &d, &block)
+                        d *= sw_scale
+                        sc[SC_T] += 1.0
+                        eta = _eta(&cfg, sc[SC_T], epoch, sc[SC_ETA_ADAPTIVE],
+                                   updates_per_epoch)
+                        if floating is float:
+                            descend_decay_axpy_f32(Wp, 1.0 - eta * cfg.l2, eta * d, x, p)
+                        else:
+                            descend_decay_axpy_f64(Wp, 1.0 - eta * cfg.l2, eta * d, x, p)
+                        if cfg.fit_intercept:
+                            bp[0] = <floating>(bp[0] - eta * d)
+                    total += _flush(&block)
+                else:
+                    s = 0
+                    while s < n:
+                        end = s + batch
+                        if end > n:
+                            end = n
+                        n_chunks = 1
+                        if cfg.n_threads > 1 and (end - s) * p * k >= PARALLEL_MIN_WORK:
+                            n_chunks = cfg.n_threads
+                            if n_chunks > work.shape[0]:
+                                n_chunks = work.shape[0]
+                        total += _chunked_gradient(Xp, &y[0], &sw[0], Wr, br, p,
+                                                   k, cfg.loss, rows, n, s, end,
+                                                   &work[0, 0], width, n_chunks,
+                                                   cfg.n_threads)
+                        sc[SC_T] += 1.0
+                        eta = _eta(&cfg, sc[SC_T], epoch, sc[SC_ETA_ADAPTIVE],
+                                   updates_per_epoch)
+                        _update(&cfg, Wp, bp, &work[0, 0], sw_scale / (end - s),
+                                eta, sc[SC_T], st, sc, &mu[0], &inv_sigma[0], p, k)
+                        if cfg.scale:
+                            _refresh_effective(Wp, bp, &W_eff[0, 0],
+                                               &b_eff[0], &mu[0], &inv_sigma[0], p, k)
+                        s = end
+                objective = total / cfg.sw_sum + _penalty(&cfg, Wp, kp)
+            if not (isfinite(objective) and isfinite(_penalty(&cfg, Wp, kp))
+                    and _finite(bp, k)):
+                _copy_in(Wp, bp, st + ROW_START * n_all, kp, k)
                 status = STATUS_DIVERGED
                 break
-            hist[e, 0] = objective
-            hist[e, 1] = NAN_VALUE
-            hist[e, 2] = eta
-            hist[e, 3] = omp_get_wtime() - t0
-            hist[e, 4] = t
+            monitor = objective
+            if cfg.early_stopping:
+                if cfg.scale:
+                    _refresh_effective(Wp, bp, &W_eff[0, 0], &b_eff[0],
+                                       &mu[0], &inv_sigma[0], p, k)
+                val_score = _validation_score(&cfg, Xp, &y[0], &sw[0], Wr, br, p, k,
+                                              &val_rows[0], val_rows.shape[0],
+                                              &work[0, 0] + kp + k)
+                monitor = -val_score
+            hist[e, H_OBJECTIVE] = objective
+            hist[e, H_GRAD_NORM] = sqrt(gsq) if cfg.batch_size == 0 else NAN_VALUE
+            hist[e, H_ETA] = eta
+            hist[e, H_SECONDS] = omp_get_wtime() - t0
+            hist[e, H_UPDATES] = sc[SC_T]
+            hist[e, H_VALIDATION] = val_score
             done = e + 1
-            if _no_progress(&stop[0], objective):
+            flags = _monitor(&cfg, sc, monitor)
+            if flags & 2 and cfg.keep_best:
+                # the point the monitored value belongs to: the epoch's start
+                # for a full-batch objective, its end otherwise
+                if cfg.batch_size == 0 and not cfg.early_stopping:
+                    memcpy(st + ROW_BEST * n_all, st + ROW_START * n_all,
+                           n_all * sizeof(double))
+                else:
+                    _copy_out(Wp, bp, st + ROW_BEST * n_all, kp, k)
+            if flags & 1:
                 status = STATUS_CONVERGED
                 break
     return done, status
+
+
+def check_stop(Config cfg, double[::1] scalars, double value):
+    """The kernels' stopping rule, for epochs run from Python (line search):
+    bit 1 = stop, bit 2 = new best."""
+    return _monitor(&cfg, &scalars[0], value)
