@@ -248,6 +248,11 @@ class GradientDescentEstimator(BaseEstimator):
         "verbose": [Interval(numbers.Integral, 0, None, closed="left"), BOOLEAN],
     }
 
+    def __sklearn_tags__(self):
+        tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
+        return tags
+
     def _check_params(self):
         """The constraints table, then the checks that involve two parameters."""
         check_parameters(self)

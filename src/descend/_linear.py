@@ -59,8 +59,9 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data. C-contiguous float32/float64 arrays are used
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. C-contiguous float32/float64 arrays and CSR
+            matrices (float32/float64 values, int32/int64 indices) are used
             without a copy; other input is converted once.
         y : array-like of shape (n_samples,)
             Target values.
@@ -77,7 +78,7 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
             The fitted estimator.
         """
         self._check_params()
-        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, order="C",
+        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, order="C", accept_sparse="csr",
                              y_numeric=True, multi_output=False)
         y = np.ascontiguousarray(y, dtype=X.dtype)
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
@@ -104,7 +105,7 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
         self._check_params()
         first = not hasattr(self, "coef_")
         dtype = self._engine.dtype if getattr(self, "_engine", None) is not None else FLOAT_DTYPES
-        X, y = validate_data(self, X, y, dtype=dtype, order="C", y_numeric=True,
+        X, y = validate_data(self, X, y, dtype=dtype, order="C", accept_sparse="csr", y_numeric=True,
                              multi_output=False, reset=first)
         y = np.ascontiguousarray(y, dtype=X.dtype)
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
@@ -131,5 +132,5 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
             Predictions, in the coefficients' dtype.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, accept_sparse="csr", reset=False)
         return X @ self.coef_ + self.intercept_

@@ -114,8 +114,9 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
-            Training data. C-contiguous float32/float64 arrays are used
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Training data. C-contiguous float32/float64 arrays and CSR
+            matrices (float32/float64 values, int32/int64 indices) are used
             without a copy; other input is converted once.
         y : array-like of shape (n_samples,)
             Class labels, of any type; at least two distinct classes.
@@ -132,7 +133,7 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
             The fitted estimator.
         """
         self._check_params()
-        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, order="C",
+        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, order="C", accept_sparse="csr",
                              multi_output=False)
         self.classes_, y_index = _encode_labels(y)
         sw = self._sample_weight(sample_weight, y_index, X)
@@ -178,7 +179,7 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
                 "class_weight='balanced' needs every label at once and is not "
                 "available in partial_fit; pass a dict of class weights.")
         dtype = self._engine.dtype if getattr(self, "_engine", None) is not None else FLOAT_DTYPES
-        X, y = validate_data(self, X, y, dtype=dtype, order="C", multi_output=False,
+        X, y = validate_data(self, X, y, dtype=dtype, order="C", accept_sparse="csr", multi_output=False,
                              reset=not hasattr(self, "n_features_in_"))
         y_index = np.searchsorted(self.classes_, y)
         unknown = (y_index >= len(self.classes_)) | (
@@ -238,7 +239,7 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
             Binary: the log-odds of ``classes_[1]``; multinomial: the logits.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, reset=False)
+        X = validate_data(self, X, dtype=FLOAT_DTYPES, accept_sparse="csr", reset=False)
         scores = X @ self.coef_.T + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 

@@ -13,7 +13,10 @@ from dataclasses import dataclass
 import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
+import scipy.sparse as sp
+
 from ._engine import dense as _dense
+from ._engine import sparse as _sparse
 from ._history import History
 
 # Loss codes shared with csrc/descend/loss.h.
@@ -60,7 +63,8 @@ class DivergenceError(FloatingPointError):
 
 @dataclass
 class Problem:
-    """Validated data of one fit: X (n, p) C-contiguous float32/float64, y
+    """Validated data of one fit: X (n, p) C-contiguous float32/float64 or
+    CSR with float32/float64 values and int32/int64 indices, y
     (targets, 0/1 labels or class indices, in X's dtype), sample weights."""
 
     X: np.ndarray
@@ -139,19 +143,24 @@ class Scaling:
         self.mu, self.inv_sigma = np.zeros(p), np.ones(p)
         if not enabled:
             return
-        total = float(sw[rows].sum())
-        s1, s2 = np.zeros(p), np.zeros(p)
-        for start in range(0, len(rows), self.BLOCK_ROWS):
-            idx = rows[start:start + self.BLOCK_ROWS]
-            block = X[idx].astype(np.float64)
-            w = sw[idx].astype(np.float64)
-            s1 += w @ block
-        self.mu = s1 / total
-        for start in range(0, len(rows), self.BLOCK_ROWS):
-            idx = rows[start:start + self.BLOCK_ROWS]
-            block = X[idx].astype(np.float64) - self.mu
-            s2 += sw[idx].astype(np.float64) @ (block * block)
-        sigma = np.sqrt(s2 / total)
+        w = sw[rows].astype(np.float64)
+        total = float(w.sum())
+        if sp.issparse(X):  # sparse: moments from sparse products, never densified
+            Xr = X[rows] if len(rows) < X.shape[0] else X
+            self.mu = np.asarray(Xr.T @ w).ravel() / total
+            second = np.asarray(Xr.multiply(Xr).T @ w).ravel() / total
+            sigma = np.sqrt(np.maximum(second - self.mu ** 2, 0.0))
+        else:
+            s1, s2 = np.zeros(p), np.zeros(p)
+            for start in range(0, len(rows), self.BLOCK_ROWS):
+                idx = rows[start:start + self.BLOCK_ROWS]
+                s1 += w[start:start + len(idx)] @ X[idx].astype(np.float64)
+            self.mu = s1 / total
+            for start in range(0, len(rows), self.BLOCK_ROWS):
+                idx = rows[start:start + self.BLOCK_ROWS]
+                block = X[idx].astype(np.float64) - self.mu
+                s2 += w[start:start + len(idx)] @ (block * block)
+            sigma = np.sqrt(s2 / total)
         self.inv_sigma = np.where(sigma > 0, 1.0 / np.where(sigma > 0, sigma, 1.0), 1.0)
 
     def to_raw(self, coef, intercept):
@@ -166,18 +175,31 @@ class Scaling:
     def matvec(self, Xs, v, v0):
         """[Xs~, 1] @ [v, v0] for the (implicitly scaled) rows Xs."""
         u = v * self.inv_sigma
-        return Xs @ u - u @ self.mu + v0
+        return np.asarray(Xs @ u).ravel() - u @ self.mu + v0
 
     def rmatvec(self, Xs, r):
         """[Xs~, 1].T @ r."""
-        return np.append(((Xs.T @ r) - self.mu * r.sum()) * self.inv_sigma, r.sum())
+        return np.append((np.asarray(Xs.T @ r).ravel() - self.mu * r.sum()) * self.inv_sigma,
+                         r.sum())
+
+    def dense_rows(self, X, idx):
+        """Rows idx of X~ as a dense float64 block (small blocks only)."""
+        block = X[idx]
+        block = block.toarray() if sp.issparse(block) else block.astype(np.float64)
+        return (block - self.mu) * self.inv_sigma
 
     def row_sq_norms(self, X, rows):
+        """||x~_i||^2 of the given rows (sparse: by expanding the square)."""
+        if sp.issparse(X):
+            Xr = X[rows]
+            s2 = self.inv_sigma ** 2
+            out = np.asarray(Xr.multiply(Xr) @ s2).ravel()
+            out -= 2.0 * np.asarray(Xr @ (self.mu * s2)).ravel()
+            return out + float(self.mu ** 2 @ s2)
         out = np.empty(len(rows))
         for start in range(0, len(rows), self.BLOCK_ROWS):
-            idx = rows[start:start + self.BLOCK_ROWS]
-            block = (X[idx].astype(np.float64) - self.mu) * self.inv_sigma
-            out[start:start + len(idx)] = np.einsum("ij,ij->i", block, block)
+            block = self.dense_rows(X, rows[start:start + self.BLOCK_ROWS])
+            out[start:start + len(block)] = np.einsum("ij,ij->i", block, block)
         return out
 
 
@@ -200,7 +222,7 @@ def _top_eigenvalue(X, sw, rows, scaling, fit_intercept, n_iter=50):
         for start in range(0, len(sample), Scaling.BLOCK_ROWS):
             idx = sample[start:start + Scaling.BLOCK_ROWS]
             block = np.empty((len(idx), p + 1))
-            block[:, :p] = (X[idx] - scaling.mu) * scaling.inv_sigma
+            block[:, :p] = scaling.dense_rows(X, idx)
             block[:, p] = 1.0 if fit_intercept else 0.0
             gram += block.T @ (ws[start:start + len(idx), None] * block)
         return float(np.linalg.eigvalsh(gram)[-1])
@@ -391,8 +413,9 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
     work = np.empty((n_chunks, width))
     cfg = _config(problem, settings, engine, rows, val_rows, sw_sum, eta0)
     max_epochs = settings.max_iter if epochs is None else epochs
+    work_per_epoch = (problem.X.nnz if sp.issparse(problem.X) else n * p) * k
     block = 1 if (settings.callback is not None) else int(
-        np.clip(BLOCK_WORK // max(1, n * p * k), 1, MAX_BLOCK))
+        np.clip(BLOCK_WORK // max(1, work_per_epoch), 1, MAX_BLOCK))
     hist = np.empty((block, N_HIST))
     status, done_total = RUNNING, 0
     start = time.perf_counter()
@@ -405,11 +428,8 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
                                                   val_rows, work, hist)
             else:
                 out = hist[:min(block, max_epochs - done_total)]
-                done, status = _dense.run_epochs(
-                    X, y, sw, engine.W, engine.b, engine.W_eff, engine.b_eff,
-                    engine.scaling.mu, engine.scaling.inv_sigma, rows, val_rows,
-                    engine.rng_state, work, engine.state, engine.scalars, cfg,
-                    engine.n_epochs, out)
+                done, status = _run_kernel(problem, engine, rows, val_rows, work, cfg,
+                                           engine.n_epochs, out)
             records = _record(engine, hist[:done], block_start, settings.verbose)
             done_total += done
             if settings.callback is not None and records and settings.callback(records[-1]):
@@ -451,13 +471,22 @@ def _result(engine, settings, eta0, converged):
                   converged=converged, eta0=eta0)
 
 
+def _run_kernel(problem, engine, rows, val_rows, work, cfg, epochs_before, hist):
+    """One call of the epoch kernel for X's layout (dense or CSR)."""
+    X = problem.X
+    common = (problem.y, problem.sample_weight, engine.W, engine.b, engine.W_eff,
+              engine.b_eff, engine.scaling.mu, engine.scaling.inv_sigma, rows, val_rows,
+              engine.rng_state, work, engine.state, engine.scalars, cfg, epochs_before,
+              hist)
+    if sp.issparse(X):
+        return _sparse.run_epochs(X.data, X.indices, X.indptr, X.shape[1], *common)
+    return _dense.run_epochs(X, *common)
+
+
 def _evaluate(problem, engine, cfg, rows, val_rows, work):
     """Objective (with penalty) and smooth gradient at the engine's W, b."""
     one = np.empty((1, N_HIST))
-    _dense.run_epochs(problem.X, problem.y, problem.sample_weight, engine.W, engine.b,
-                      engine.W_eff, engine.b_eff, engine.scaling.mu,
-                      engine.scaling.inv_sigma, rows, val_rows, engine.rng_state, work,
-                      engine.state, engine.scalars, {**cfg, "evaluate_only": True}, 0, one)
+    _run_kernel(problem, engine, rows, val_rows, work, {**cfg, "evaluate_only": True}, 0, one)
     return float(one[0, 0]), float(one[0, 1]), engine.state[ROW_GRAD].copy()
 
 
