@@ -6,9 +6,10 @@ OpenMP-parallel Cython kernels.
 from ._history import History
 from ._linear import LinearRegression
 from ._logistic import LogisticRegression
+from ._plotting import plot_histories
 from ._solver import DivergenceError
 
 __version__ = "0.1.0"
 
 __all__ = ["DivergenceError", "History", "LinearRegression", "LogisticRegression",
-           "__version__"]
+           "__version__", "plot_histories"]

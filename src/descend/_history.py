@@ -79,6 +79,37 @@ class History(Sequence):
             raise ImportError("History.to_frame() needs pandas: pip install pandas") from exc
         return pd.DataFrame(self.to_dict())
 
+    def plot(self, x="epoch", y="objective", ax=None, label=None, logy=True, title=None):
+        """Plot a column against the epoch (or the seconds) of the fit.
+
+        Needs matplotlib: ``pip install 'descend[plot]'``. To compare several
+        fits on one Axes use :func:`descend.plot_histories`.
+
+        Parameters
+        ----------
+        x : {"epoch", "seconds", "updates"}, default="epoch"
+            History column on the x axis (its name labels the axis).
+        y : str, default="objective"
+            History column on the y axis (its name labels the axis), any of
+            ``columns``.
+        ax : matplotlib Axes, default=None
+            Where to draw; a new figure when None.
+        label : str, default=None
+            Legend entry of the curve; a legend is drawn when given.
+        logy : bool, default=True
+            Logarithmic y axis.
+        title : str, default=None
+            Title of the Axes.
+
+        Returns
+        -------
+        ax : matplotlib Axes
+            The Axes drawn on.
+        """
+        from ._plotting import plot_history
+
+        return plot_history(self, x=x, y=y, ax=ax, label=label, logy=logy, title=title)
+
     def __repr__(self):
         if not len(self):
             return f"History(empty, stop_reason={self.stop_reason!r})"

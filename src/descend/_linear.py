@@ -7,6 +7,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _solver
 from ._base import GradientDescentEstimator, fill_docstring, store_parameters
+from ._frames import check_dataframe
 from ._validation import check_sample_weight
 
 FLOAT_DTYPES = (np.float64, np.float32)
@@ -78,6 +79,7 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
             The fitted estimator.
         """
         self._check_params()
+        X = check_dataframe(X)
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, order="C", accept_sparse="csr",
                              y_numeric=True, multi_output=False)
         y = np.ascontiguousarray(y, dtype=X.dtype)
@@ -103,6 +105,7 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
             The updated estimator.
         """
         self._check_params()
+        X = check_dataframe(X)
         first = not hasattr(self, "coef_")
         dtype = self._engine.dtype if getattr(self, "_engine", None) is not None else FLOAT_DTYPES
         X, y = validate_data(self, X, y, dtype=dtype, order="C", accept_sparse="csr", y_numeric=True,
@@ -132,5 +135,6 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
             Predictions, in the coefficients' dtype.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, accept_sparse="csr", reset=False)
+        X = validate_data(self, check_dataframe(X), dtype=FLOAT_DTYPES, accept_sparse="csr",
+                          reset=False)
         return X @ self.coef_ + self.intercept_

@@ -8,6 +8,7 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _solver
 from ._base import GradientDescentEstimator, fill_docstring, store_parameters
+from ._frames import check_dataframe
 from ._validation import NONE, Options, check_sample_weight
 
 FLOAT_DTYPES = (np.float64, np.float32)
@@ -133,6 +134,7 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
             The fitted estimator.
         """
         self._check_params()
+        X = check_dataframe(X)
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, order="C", accept_sparse="csr",
                              multi_output=False)
         self.classes_, y_index = _encode_labels(y)
@@ -162,25 +164,27 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
             The updated estimator.
         """
         self._check_params()
+        X = check_dataframe(X)
         first = not hasattr(self, "classes_")
+        if first and classes is None:
+            raise ValueError(
+                "classes must be passed on the first call to partial_fit: "
+                "every label the model will ever see, e.g. classes=np.unique(y_all).")
+        if self.class_weight == "balanced":
+            raise ValueError(
+                "class_weight='balanced' needs every label at once and is not "
+                "available in partial_fit; pass a dict of class weights.")
+        dtype = self._engine.dtype if getattr(self, "_engine", None) is not None else FLOAT_DTYPES
+        X, y = validate_data(self, X, y, dtype=dtype, order="C", accept_sparse="csr",
+                             multi_output=False, reset=not hasattr(self, "n_features_in_"))
+        # classes_ is set only once the first call's input is known to be valid
         if first:
-            if classes is None:
-                raise ValueError(
-                    "classes must be passed on the first call to partial_fit: "
-                    "every label the model will ever see, e.g. classes=np.unique(y_all).")
             self.classes_ = _encode_labels(np.asarray(classes))[0]
         elif classes is not None and not np.array_equal(
                 np.unique(np.asarray(classes)), self.classes_):
             raise ValueError(
                 f"classes={classes!r} differs from the classes of the first call "
                 f"({self.classes_!r}).")
-        if self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' needs every label at once and is not "
-                "available in partial_fit; pass a dict of class weights.")
-        dtype = self._engine.dtype if getattr(self, "_engine", None) is not None else FLOAT_DTYPES
-        X, y = validate_data(self, X, y, dtype=dtype, order="C", accept_sparse="csr", multi_output=False,
-                             reset=not hasattr(self, "n_features_in_"))
         y_index = np.searchsorted(self.classes_, y)
         unknown = (y_index >= len(self.classes_)) | (
             self.classes_[np.minimum(y_index, len(self.classes_) - 1)] != y)
@@ -239,7 +243,8 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
             Binary: the log-odds of ``classes_[1]``; multinomial: the logits.
         """
         check_is_fitted(self)
-        X = validate_data(self, X, dtype=FLOAT_DTYPES, accept_sparse="csr", reset=False)
+        X = validate_data(self, check_dataframe(X), dtype=FLOAT_DTYPES, accept_sparse="csr",
+                          reset=False)
         scores = X @ self.coef_.T + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 
