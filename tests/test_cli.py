@@ -1,10 +1,18 @@
-"""The `descend` command, run as a user runs it (subprocess)."""
+"""The `descend` command, run as a user runs it (subprocess).
+
+Each subprocess pays descend's import (about a second), so the data-file
+cases share small files written once per module, and the failure paths
+beyond the four main ones run in-process through ``descend.cli.main``.
+"""
+import csv
+import importlib.util
 import os
 import re
 import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 
@@ -14,9 +22,39 @@ def descend_command():
     return [str(script)] if script.exists() else [sys.executable, "-m", "descend.cli"]
 
 
-def run(*args):
+def run(*args, cwd=None):
     return subprocess.run([*descend_command(), *args], capture_output=True, text=True,
-                          timeout=120, env={**os.environ, "PYTHONWARNINGS": "ignore"})
+                          timeout=120, cwd=cwd,
+                          env={**os.environ, "PYTHONWARNINGS": "ignore"})
+
+
+def in_process(capsys, *args):
+    """``descend ARGS`` through descend.cli.main in this process (for the
+    cases that need a patched environment, or would only repeat a check
+    already made in a subprocess): (exit code, stdout, stderr)."""
+    from descend.cli import main
+
+    try:
+        code = main([str(a) for a in args])
+    except SystemExit as exc:  # argparse: --help, bad arguments
+        code = exc.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def one_error_line(result, *fragments):
+    """Exit code 2 and exactly one line on stderr, containing fragments."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    for fragment in fragments:
+        assert fragment in lines[0], lines[0]
+    return lines[0]
+
+
+def metric(name, stdout):
+    return float(re.search(rf"held-out {name}: (-?[\d.]+)", stdout).group(1))
 
 
 def test_console_script_is_installed():
@@ -62,3 +100,346 @@ def test_help_describes_the_command():
     assert result.returncode == 0
     for option in ("--batch-size", "--eta0", "--alpha", "--max-iter", "--n-jobs"):
         assert option in result.stdout
+
+
+# --------------------------------------------------------------------------
+# data files
+
+
+N_ROWS = 160
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    """Small data files: a classification CSV (text labels, target in the
+    middle), a regression CSV (target last), an npz with X and y, an npz
+    holding one 2-D array (target first), and an svmlight file."""
+    folder = tmp_path_factory.mktemp("data")
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((N_ROWS, 3)) * [1.0, 10.0, 0.1] + [0.0, 50.0, -2.0]
+    Z = (X - X.mean(axis=0)) / X.std(axis=0)
+    labels = np.where(Z @ [2.0, -1.5, 1.0] + 0.3 * rng.standard_normal(N_ROWS) > 0,
+                      "yes", "no")
+    y_reg = Z @ [3.0, -2.0, 0.5] + 1.0 + 0.1 * rng.standard_normal(N_ROWS)
+    paths = {name: folder / name for name in
+             ("class.csv", "reg.csv", "xy.npz", "table.npz", "data.svm")}
+    with open(paths["class.csv"], "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["height", "label", "weight", "age"])
+        for row, label in zip(X.tolist(), labels.tolist()):
+            writer.writerow([row[0], label, row[1], row[2]])
+    with open(paths["reg.csv"], "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["a", "b", "c", "target"])
+        writer.writerows(np.column_stack([X, y_reg]).tolist())
+    y_class = (labels == "yes").astype(np.int64)
+    np.savez(paths["xy.npz"], X=X, y=y_class)
+    np.savez(paths["table.npz"], np.column_stack([y_class, X]))
+    from sklearn.datasets import dump_svmlight_file
+    dump_svmlight_file(X, y_class, str(paths["data.svm"]))
+    paths["labels"] = labels
+    return paths
+
+
+# --------------------------------------------------------------------------
+# descend train DATA
+
+
+def test_train_csv_classification_by_target_name(files):
+    result = run("train", str(files["class.csv"]), "--target", "label", "--quiet")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("descend: LogisticRegression on ")
+    assert f"({N_ROWS * 4 // 5} train / {N_ROWS // 5} test rows, 3 features, standardised)" in out
+    assert "target 'label': 2 classes (no, yes)" in out
+    assert metric("accuracy", out) > 0.85
+    assert 0 < metric("log loss", out) < 0.5
+    assert re.search(r"fit time: [\d.]+ s", out)
+
+
+def test_train_csv_regression_default_target_and_options(files):
+    result = run("train", str(files["reg.csv"]), "--optimizer", "adam", "--batch-size", "16",
+                 "--eta0", "0.05", "--max-iter", "60", "--tol", "none", "--seed", "3")
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("descend: LinearRegression on ")
+    assert "target 'target': numeric" in out
+    epochs = [line for line in out.splitlines() if line.startswith("epoch")]
+    assert len(epochs) == 60
+    assert "stopped after 60 epochs (max_iter)" in out
+    assert metric("R2", out) > 0.95
+    assert 0 < metric("RMSE", out) < 1.0
+
+
+def test_train_npz_single_array_target_index(files):
+    result = run("train", str(files["table.npz"]), "--target", "0", "--quiet",
+                 "--model", "logistic", "--penalty", "elasticnet", "--l1-ratio", "0.5",
+                 "--alpha", "1e-3")
+    assert result.returncode == 0, result.stderr
+    assert "target column 0: 2 classes (0, 1)" in result.stdout
+    assert metric("accuracy", result.stdout) > 0.85
+
+
+def test_train_svmlight_and_predict(files, tmp_path, capsys):
+    model = tmp_path / "model.joblib"
+    result = run("train", str(files["data.svm"]), "--quiet", "--out", str(model))
+    assert result.returncode == 0, result.stderr
+    assert "LogisticRegression on " in result.stdout
+    assert metric("accuracy", result.stdout) > 0.85
+    # the model on the same rows, from the svmlight file and from an npz
+    outputs = []
+    for data in (files["data.svm"], files["xy.npz"]):
+        code, out, err = in_process(capsys, "predict", model, data)
+        assert code == 0, err
+        rows = list(csv.reader(out.splitlines()))
+        assert rows[0] == ["prediction", "proba_0", "proba_1"]
+        assert len(rows) == N_ROWS + 1
+        outputs.append(np.array(rows[1:], dtype=float))
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-10)
+
+
+def test_svmlight_is_made_dense_when_sparse_is_refused(files, capsys, monkeypatch):
+    """While an estimator refuses CSR input, the matrix is made dense, with a
+    note; the result equals the dense file's."""
+    import descend.cli
+
+    monkeypatch.setattr(descend.cli, "_accepts_sparse", lambda model: False)
+    code, out, err = in_process(capsys, "train", files["data.svm"], "--quiet")
+    assert code == 0, err
+    assert "converted the 160 x 3 CSR matrix" in err
+    assert ", standardised)" in out
+    code, dense_out, err = in_process(capsys, "train", files["xy.npz"], "--quiet")
+    assert metric("accuracy", out) == metric("accuracy", dense_out)
+    assert metric("log loss", out) == metric("log loss", dense_out)
+
+
+def test_csv_without_pandas_reads_the_same(files, capsys, monkeypatch):
+    pytest.importorskip("pandas")
+    import descend._data
+
+    args = ["train", files["class.csv"], "--target", "label", "--quiet"]
+    code, with_pandas, err = in_process(capsys, *args)
+    assert code == 0, err
+    monkeypatch.setattr(descend._data, "_import_pandas", lambda: None)
+    code, without, err = in_process(capsys, *args)
+    assert code == 0, err
+    strip = lambda text: re.sub(r"fit time: .*", "", text)  # noqa: E731
+    assert strip(with_pandas) == strip(without)
+
+
+def test_out_and_predict_round_trip(files, tmp_path):
+    model, pred = tmp_path / "model.joblib", tmp_path / "pred.csv"
+    result = run("train", str(files["class.csv"]), "--target", "label", "--quiet",
+                 "--out", str(model))
+    assert result.returncode == 0, result.stderr
+    assert f"saved the model to {model}" in result.stdout
+    result = run("predict", str(model), str(files["class.csv"]), "--out", str(pred))
+    assert result.returncode == 0, result.stderr
+    with open(pred, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["prediction", "proba_no", "proba_yes"]
+    assert len(rows) == N_ROWS + 1  # one per input row (the label column was dropped)
+    predicted = np.array([row[0] for row in rows[1:]])
+    proba = np.array([[float(v) for v in row[1:]] for row in rows[1:]])
+    np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
+    assert np.array_equal(predicted, np.where(proba[:, 1] > 0.5, "yes", "no"))
+    assert np.mean(predicted == files["labels"]) > 0.85
+    import joblib
+    bundle = joblib.load(model)
+    assert bundle["feature_names"] == ["height", "weight", "age"]
+    assert bundle["scaler"] is not None and bundle["target"] == "label"
+
+
+def test_predict_regression_matches_the_estimator(files, tmp_path, capsys):
+    import joblib
+
+    model = tmp_path / "reg.joblib"
+    code, out, err = in_process(capsys, "train", files["reg.csv"], "--quiet", "--out", model)
+    assert code == 0, err
+    code, out, err = in_process(capsys, "predict", model, files["reg.csv"])
+    assert code == 0, err
+    rows = list(csv.reader(out.splitlines()))
+    assert rows[0] == ["prediction"]
+    bundle = joblib.load(model)
+    X = np.loadtxt(files["reg.csv"], delimiter=",", skiprows=1)[:, :3]
+    expected = bundle["estimator"].predict(bundle["scaler"].transform(X))
+    np.testing.assert_array_equal(np.array(rows[1:], dtype=float).ravel(), expected)
+
+
+def test_plot_writes_a_png(files, tmp_path):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+    curve = tmp_path / "curve.png"
+    result = run("train", str(files["reg.csv"]), "--quiet", "--plot", str(curve))
+    assert result.returncode == 0, result.stderr
+    assert f"saved the convergence plot to {curve}" in result.stdout
+    assert curve.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_plot_without_matplotlib_is_one_line(files, tmp_path, capsys, monkeypatch):
+    for name in ("matplotlib", "matplotlib.figure"):
+        monkeypatch.setitem(sys.modules, name, None)
+    code, out, err = in_process(capsys, "train", files["reg.csv"],
+                                "--plot", tmp_path / "c.png")
+    assert code == 2 and out == ""
+    assert err == ("descend train: error: --plot needs matplotlib, which is not "
+                   "installed (pip install 'descend[plot]')\n")
+
+
+class _Terminal:
+    """A stand-in for a terminal's stderr."""
+
+    def __init__(self):
+        self.text = ""
+
+    def write(self, text):
+        self.text += text
+
+    def flush(self):
+        pass
+
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal_without_tqdm(files, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code, out, _ = in_process(capsys, "train", files["class.csv"], "--target", "label",
+                              "--progress")
+    assert code == 0
+    assert "epoch  " not in out and "held-out accuracy" in out  # no per-epoch lines
+    assert re.search(r"\r\[#{30}\] epoch \d+/1000  objective [\d.]+  done\n$",
+                     terminal.text), terminal.text
+
+
+def test_progress_falls_back_to_the_table_off_a_terminal(files, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    code, out, err = in_process(capsys, "train", files["class.csv"], "--target", "label",
+                                "--progress")
+    assert code == 0
+    assert "printing per-epoch lines instead" in err
+    assert re.search(r"^epoch +1 +objective", out, re.M)
+
+
+def test_parquet(files, tmp_path, capsys):
+    path = tmp_path / "data.parquet"
+    if importlib.util.find_spec("pyarrow") is None:
+        path.write_bytes(b"PAR1 not really")
+        code, out, err = in_process(capsys, "train", path)
+        assert code == 2 and len(err.splitlines()) == 1
+        assert "reading Parquet needs pyarrow" in err
+        return
+    pd = pytest.importorskip("pandas")
+    pd.read_csv(files["reg.csv"]).to_parquet(path)
+    code, out, err = in_process(capsys, "train", path, "--quiet")
+    assert code == 0, err
+    assert metric("R2", out) > 0.95
+
+
+# --------------------------------------------------------------------------
+# descend bench
+
+
+def test_bench_quick_prints_the_table():
+    result = run("bench", "--quick", "--n-samples", "2000", "--n-features", "10")
+    assert result.returncode == 0, result.stderr
+    assert "| Measurement | descend | Reference | Ratio | Target | Result |" in result.stdout
+    assert "Full-batch epoch vs NumPy" in result.stdout
+
+
+# --------------------------------------------------------------------------
+# help and failures
+
+
+@pytest.mark.parametrize("command, options", [
+    ("train", ["DATA", "--target", "--model", "--optimizer", "--batch-size",
+               "--learning-rate", "--eta0", "--alpha", "--penalty", "--l1-ratio",
+               "--max-iter", "--tol", "--early-stopping", "--n-jobs", "--seed",
+               "--scale-features", "--no-standardize", "--test-size", "--out", "--plot",
+               "--quiet", "--progress", "--format", "line_search", "adamw"]),
+    ("predict", ["MODEL", "DATA", "--out", "--format", "proba_<class>"]),
+    ("bench", ["--quick", "--write", "--n-samples", "--n-features"]),
+])
+def test_help_of_each_command(command, options, capsys):
+    code, out, _ = in_process(capsys, command, "--help")
+    assert code == 0
+    for option in options:
+        assert option in out, option
+
+
+@pytest.mark.parametrize("case", ["missing file", "bad target", "malformed csv",
+                                  "unknown model"])
+def test_failures_exit_2_with_one_line(case, files, tmp_path):
+    if case == "missing file":
+        result = run("train", str(tmp_path / "nope.csv"))
+        one_error_line(result, "nope.csv: no such file")
+    elif case == "bad target":
+        result = run("train", str(files["class.csv"]), "--target", "colour")
+        one_error_line(result, "no column named 'colour'", "'height'")
+    elif case == "malformed csv":
+        path = tmp_path / "bad.csv"
+        path.write_text("a,b,c\n1,2,3\n4,5,6,7\n")
+        one_error_line(run("train", str(path)), "bad.csv: malformed CSV")
+    else:
+        one_error_line(run("train", str(files["reg.csv"]), "--model", "ridge"),
+                       "argument --model: invalid choice: 'ridge'")
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["train", "@class.csv", "--target", "9"], "column index 9 is out of range"),
+    (["train", "@class.csv", "--target", "1", "--model", "linear"], "needs a numeric target"),
+    (["train", "@class.csv"], "feature column 'label' is not numeric (row 1: 'yes')"),
+    (["train", "@reg.csv", "--model", "logistic"], "holds real values"),
+    (["train", "@xy.npz", "--target", "0"], "holds arrays 'X' and 'y'"),
+    (["train", "@table.npz", "--target", "age"], "give a column index"),
+    (["train", "@reg.csv", "--alpha", "-1"], "'alpha' parameter"),
+    (["train", "@reg.csv", "--format", "npz"], "not a NumPy .npz or .npy file"),
+    (["train", "@reg.csv", "--test-size", "1.5"], "--test-size"),
+    (["train", "@reg.csv", "--out", "/no/such/dir/m.joblib"], "does not exist"),
+    (["train", "@reg.csv", "--quiet", "--progress"], "not allowed with"),
+    (["train", "--target", "x"], "--target needs a DATA file"),
+    (["train", "@data.svm", "--target", "0"], "does not apply to svmlight"),
+    (["train", "@dir"], "is a directory"),
+    (["train", "@blank.csv"], "empty file"),
+    (["train", "@holes.csv"], "feature column 'b' has 1 missing value(s) (first in row 2)"),
+    (["train", "@bad.svm"], "malformed svmlight/libsvm file"),
+    (["train", "@data.txt"], "cannot tell the format"),
+    (["predict", "@reg.csv", "@xy.npz"], "not a model saved by 'descend train --out'"),
+    (["predict", "@blank.csv", "@xy.npz"], "not a model saved by 'descend train --out'"),
+    (["bench", "--n-samples", "0"], "--n-samples"),
+    (["fly"], "invalid choice: 'fly'"),
+])
+def test_more_failures_in_process(args, fragment, files, tmp_path, capsys):
+    (tmp_path / "blank.csv").write_text("")
+    (tmp_path / "holes.csv").write_text("a,b,y\n1,2,0\n3,,1\n5,6,1\n")
+    (tmp_path / "bad.svm").write_text("1 1:2 3:x\n")
+    (tmp_path / "data.txt").write_text("1,2\n")
+    paths = {"dir": tmp_path, **{k: v for k, v in files.items() if k != "labels"}}
+    for name in ("blank.csv", "holes.csv", "bad.svm", "data.txt"):
+        paths[name] = tmp_path / name
+    args = [paths[a[1:]] if a.startswith("@") else a for a in args]
+    code, out, err = in_process(capsys, *args)
+    assert code == 2, (out, err)
+    assert len(err.splitlines()) == 1, err
+    assert fragment in err, err
+
+
+def test_plot_with_an_unknown_image_type(files, tmp_path, capsys):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+    code, out, err = in_process(capsys, "train", files["reg.csv"], "--plot",
+                                tmp_path / "curve.xyz")
+    assert code == 2 and out == ""
+    assert "unknown image type 'xyz'" in err and len(err.splitlines()) == 1
+
+
+def test_choices_match_the_estimators():
+    """Every choice the command offers is accepted by the estimators."""
+    from descend import LogisticRegression
+    from descend.cli import build_parser
+
+    train = build_parser()._subparsers._group_actions[0].choices["train"]
+    actions = {action.dest: action for action in train._actions}
+    for name in ("optimizer", "learning_rate", "penalty"):
+        for value in actions[name].choices:
+            LogisticRegression(**{name: None if value == "none" else value})._check_params()
