@@ -285,3 +285,16 @@ def test_baseline_and_avx2_kernel_builds_agree():
     from descend._engine import _runtime
     assert results["auto"][0] == ("avx2" if _runtime.cpu_has_avx2_fma() else "baseline")
     np.testing.assert_allclose(results["auto"][1], results["baseline"][1], rtol=1e-12)
+
+
+def test_a_finite_blow_up_is_divergence_not_convergence(diabetes):
+    """eta0 = 100 on diabetes grows the objective to ~1e29 while it is still
+    finite; the fit must not stop as 'converged' there."""
+    X, y = diabetes
+    model = LinearRegression(eta0=100.0)
+    with pytest.raises(descend.DivergenceError, match="1e10-fold"):
+        model.fit(X, y)
+    assert model.history_.stop_reason == "diverged" and not model.converged_
+    objective = model.history_["objective"]
+    assert objective[-1] < 1e10 * objective.min()
+    np.testing.assert_allclose(model.predict(X[:3]), X[:3] @ model.coef_ + model.intercept_)

@@ -32,7 +32,7 @@ OPTIMIZERS = {"sgd": 0, "momentum": 1, "nesterov": 2, "adagrad": 3,
 # Step sizes of eta0="auto" for the adaptive optimizers (PyTorch's defaults).
 AUTO_ETA = {"adagrad": 0.01, "rmsprop": 0.01, "adam": 0.001, "adamw": 0.001}
 ROW_AVERAGE, ROW_GRAD, ROW_BEST, N_STATE_ROWS = 2, 4, 6, 7
-SC_T, SC_BEST, SC_ETA_ADAPTIVE, N_SCALARS = 0, 2, 4, 5
+SC_T, SC_BEST, SC_ETA_ADAPTIVE, SC_MIN_OBJECTIVE, N_SCALARS = 0, 2, 4, 5, 6
 N_HIST = 6
 
 # Full batch: rows are reduced in chunks of at least MIN_CHUNK_WORK
@@ -319,6 +319,7 @@ class Engine:
         self.state = np.zeros((N_STATE_ROWS, k * p + k))
         self.scalars = np.zeros(N_SCALARS)
         self.scalars[SC_BEST] = np.inf
+        self.scalars[SC_MIN_OBJECTIVE] = np.inf
         self.rng_state = np.array([settings.seed], dtype=np.uint64)
         self.history = History()
         self.eta0 = None
@@ -447,7 +448,8 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
         engine.history.stop_reason = "diverged"
         exc = DivergenceError(
             f"The fit diverged at epoch {engine.n_epochs + 1}: the objective or "
-            f"the coefficients became non-finite (step size {eta0:.3g}). The "
+            f"the coefficients became non-finite or grew more than 1e10-fold "
+            f"(step size {eta0:.3g}). The "
             f"coefficients of the last finite epoch ({engine.n_epochs}) were kept. "
             f"Lower eta0 (or use eta0='auto'), or standardise the features "
             f"(scale_features=True).")

@@ -50,7 +50,8 @@ cdef enum:
     SC_BEST = 2         # best monitored value
     SC_NO_IMPROVE = 3   # epochs without sufficient improvement
     SC_ETA_ADAPTIVE = 4 # current step of the "adaptive" schedule
-    N_SCALARS = 5
+    SC_MIN_OBJECTIVE = 5  # smallest objective seen (blow-up detection)
+    N_SCALARS = 6
 
 # One epoch's record in ``hist``.
 cdef enum:
@@ -398,3 +399,17 @@ cdef inline void _save_best(const Config *cfg, const floating *W,
         memcpy(st + ROW_BEST * n_all, st + ROW_START * n_all, n_all * sizeof(double))
     else:
         _copy_out(W, b, st + ROW_BEST * n_all, kp, k)
+
+
+cdef inline bint _diverged(double *scalars, double objective) noexcept nogil:
+    """Non-finite, or blown up: more than 1e10 times the smallest objective
+    seen (and above 1e10).  A step size far too large grows the objective
+    geometrically while it is still finite."""
+    cdef double low = scalars[SC_MIN_OBJECTIVE]
+    if not isfinite(objective):
+        return True
+    if objective > 1e10 * (low if low > 1.0 else 1.0):
+        return True
+    if objective < low:
+        scalars[SC_MIN_OBJECTIVE] = objective
+    return False

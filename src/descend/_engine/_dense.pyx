@@ -324,8 +324,8 @@ def run_epochs(const floating[:, ::1] X, const floating[::1] y,
                                                &b_eff[0], &mu[0], &inv_sigma[0], p, k)
                         s = end
                 objective = total / cfg.sw_sum + _penalty(&cfg, Wp, kp)
-            if not (isfinite(objective) and isfinite(_penalty(&cfg, Wp, kp))
-                    and _finite(bp, k)):
+            if (_diverged(sc, objective) or not isfinite(_penalty(&cfg, Wp, kp))
+                    or not _finite(bp, k)):
                 _copy_in(Wp, bp, st + ROW_START * n_all, kp, k)
                 status = STATUS_DIVERGED
                 break
