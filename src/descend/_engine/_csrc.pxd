@@ -1,5 +1,5 @@
 # Declarations of the inline C helpers in csrc/descend/*.h.
-from libc.stdint cimport int64_t, uint64_t
+from libc.stdint cimport int32_t, int64_t, uint64_t
 
 cdef extern from "descend/loss.h" nogil:
     cdef enum descend_loss_kind:
@@ -30,7 +30,34 @@ cdef extern from "descend/vec.h" nogil:
                                   const int64_t *rows, Py_ssize_t ii,
                                   Py_ssize_t n_rows, Py_ssize_t ahead)
     double descend_sqnorm_d(const double *v, Py_ssize_t n)
+    void descend_prefetch(const void *p)
 
 cdef extern from "descend/rng.h" nogil:
     uint64_t descend_rng_next(uint64_t *state)
     void descend_shuffle(int64_t *perm, int64_t n, uint64_t *state)
+
+cdef extern from "descend/sparse.h" nogil:
+    void descend_prefetch_csr_f32_i32(const float *data, const int32_t *ind,
+                                      const int32_t *indptr, const float *w,
+                                      const float *y, const float *sw,
+                                      const int64_t *rows, Py_ssize_t ii,
+                                      Py_ssize_t n_rows, Py_ssize_t row_ahead,
+                                      Py_ssize_t weights_ahead)
+    void descend_prefetch_csr_f32_i64(const float *data, const int64_t *ind,
+                                      const int64_t *indptr, const float *w,
+                                      const float *y, const float *sw,
+                                      const int64_t *rows, Py_ssize_t ii,
+                                      Py_ssize_t n_rows, Py_ssize_t row_ahead,
+                                      Py_ssize_t weights_ahead)
+    void descend_prefetch_csr_f64_i32(const double *data, const int32_t *ind,
+                                      const int32_t *indptr, const double *w,
+                                      const double *y, const double *sw,
+                                      const int64_t *rows, Py_ssize_t ii,
+                                      Py_ssize_t n_rows, Py_ssize_t row_ahead,
+                                      Py_ssize_t weights_ahead)
+    void descend_prefetch_csr_f64_i64(const double *data, const int64_t *ind,
+                                      const int64_t *indptr, const double *w,
+                                      const double *y, const double *sw,
+                                      const int64_t *rows, Py_ssize_t ii,
+                                      Py_ssize_t n_rows, Py_ssize_t row_ahead,
+                                      Py_ssize_t weights_ahead)
