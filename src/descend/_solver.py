@@ -14,6 +14,7 @@ import numpy as np
 from sklearn.exceptions import ConvergenceWarning
 
 import scipy.sparse as sp
+from threadpoolctl import threadpool_limits
 
 from ._engine import dense as _dense
 from ._engine import sparse as _sparse
@@ -401,8 +402,14 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
             coef, intercept = np.zeros((k, p)), np.zeros(k)
         engine = Engine(problem, settings, coef, intercept, rows)
     if engine.eta0 is None:
-        engine.eta0 = (auto_step(problem, settings, rows, engine.scaling)
-                       if settings.eta0 == "auto" else float(settings.eta0))
+        if settings.eta0 == "auto":
+            # one BLAS thread: the eigenvalue is a small computation, and
+            # BLAS threads left spinning after it slow the first epochs
+            # (measured: 22-52 ms instead of 14 ms at 500,000 x 100)
+            with threadpool_limits(limits=1, user_api="blas"):
+                engine.eta0 = auto_step(problem, settings, rows, engine.scaling)
+        else:
+            engine.eta0 = float(settings.eta0)
         engine.scalars[SC_ETA_ADAPTIVE] = engine.eta0
     eta0 = engine.eta0
     engine.line_search_point = None  # the data may differ from the last call
