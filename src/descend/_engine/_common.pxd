@@ -6,6 +6,7 @@ Python objects; each kernel file compiles its own copy."""
 from cython cimport floating
 from libc.math cimport M_PI, NAN, copysign, cos, fabs, fmax, fmin, isfinite, log, pow, sqrt
 from libc.string cimport memcpy
+from cython.parallel cimport prange
 
 from ._csrc cimport *
 
@@ -413,3 +414,48 @@ cdef inline bint _diverged(double *scalars, double objective) noexcept nogil:
     if objective < low:
         scalars[SC_MIN_OBJECTIVE] = objective
     return False
+
+
+cdef inline int _end_epoch(const Config *cfg, floating *W, floating *b,
+                           double *st, double *sc, double *record,
+                           double objective, double grad_norm, double eta,
+                           double seconds, double val_score, Py_ssize_t kp,
+                           int k) noexcept nogil:
+    """After an epoch: the divergence check (restoring the epoch's starting
+    point), the record, the stopping rule and keep_best.  Returns the status
+    (STATUS_DIVERGED: nothing recorded)."""
+    cdef int flags
+    cdef double monitor = -val_score if cfg.early_stopping else objective
+    if (_diverged(sc, objective) or not isfinite(_penalty(cfg, W, kp))
+            or not _finite(b, k)):
+        _copy_in(W, b, st + ROW_START * (kp + k), kp, k)
+        return STATUS_DIVERGED
+    record[H_OBJECTIVE] = objective
+    record[H_GRAD_NORM] = grad_norm
+    record[H_ETA] = eta
+    record[H_SECONDS] = seconds
+    record[H_UPDATES] = sc[SC_T]
+    record[H_VALIDATION] = val_score
+    flags = _monitor(cfg, sc, monitor)
+    if flags & 2 and cfg.keep_best:
+        _save_best(cfg, W, b, st, kp, k)
+    return STATUS_CONVERGED if flags & 1 else STATUS_RUNNING
+
+
+cdef inline void _reduce_chunks(double *work, Py_ssize_t width,
+                                Py_ssize_t n_grad, Py_ssize_t n_chunks,
+                                int n_threads) noexcept nogil:
+    """work[0, :n_grad] += work[c, :n_grad] for c = 1, 2, ... in that order
+    (the fixed order that makes full batch independent of the thread
+    count), parallel over blocks of coordinates."""
+    cdef Py_ssize_t c, j, j0, j1
+    cdef Py_ssize_t blk = 2048
+    cdef double *buf
+    for j0 in prange(0, n_grad, blk, schedule='static', num_threads=n_threads):
+        j1 = j0 + blk
+        if j1 > n_grad:
+            j1 = n_grad
+        for c in range(1, n_chunks):
+            buf = work + c * width
+            for j in range(j0, j1):
+                work[j] += buf[j]

@@ -141,9 +141,8 @@ cdef double _chunked_gradient(const floating *X, const floating *y,
     weighted loss sum.  Rows are cut into ``n_chunks`` static blocks, each
     with its own buffer, summed in chunk order: the result depends on
     ``n_chunks`` only, never on the number of threads."""
-    cdef Py_ssize_t c, j, j0, j1, cs, ce
+    cdef Py_ssize_t c, j, cs, ce
     cdef Py_ssize_t m = end - start, n_grad = k * p + k
-    cdef Py_ssize_t block = 2048
     cdef double *buf
     cdef double total = 0.0
     if n_chunks <= 1:
@@ -159,16 +158,7 @@ cdef double _chunked_gradient(const floating *X, const floating *y,
         ce = start + (m * (c + 1)) // n_chunks
         buf[width - 1] = _accumulate(X, y, sw, W, b, p, k, loss, rows,
                                      n_rows, cs, ce, buf)
-    # Fixed-order reduction, parallel over blocks of coordinates.
-    for j0 in prange(0, n_grad, block, schedule='static',
-                     num_threads=n_threads):
-        j1 = j0 + block
-        if j1 > n_grad:
-            j1 = n_grad
-        for c in range(1, n_chunks):
-            buf = work + c * width
-            for j in range(j0, j1):
-                work[j] += buf[j]
+    _reduce_chunks(work, width, n_grad, n_chunks, n_threads)
     for c in range(n_chunks):
         total += work[c * width + width - 1]
     return total
@@ -232,8 +222,8 @@ def run_epochs(const floating[:, ::1] X, const floating[::1] y,
     cdef Py_ssize_t e, epoch, s, end, ii, i, n_chunks, done = 0
     cdef Py_ssize_t batch = cfg.batch_size if cfg.batch_size > 0 else n
     cdef Py_ssize_t updates_per_epoch = (n + batch - 1) // batch
-    cdef int status = STATUS_RUNNING, flags
-    cdef double total, eta = cfg.eta0, gsq = NAN, objective, d, monitor
+    cdef int status = STATUS_RUNNING
+    cdef double total, eta = cfg.eta0, gsq = NAN, objective, d
     cdef double val_score = NAN
     cdef double sw_scale = n / cfg.sw_sum
     cdef double t0 = omp_get_wtime()
@@ -324,12 +314,6 @@ def run_epochs(const floating[:, ::1] X, const floating[::1] y,
                                                &b_eff[0], &mu[0], &inv_sigma[0], p, k)
                         s = end
                 objective = total / cfg.sw_sum + _penalty(&cfg, Wp, kp)
-            if (_diverged(sc, objective) or not isfinite(_penalty(&cfg, Wp, kp))
-                    or not _finite(bp, k)):
-                _copy_in(Wp, bp, st + ROW_START * n_all, kp, k)
-                status = STATUS_DIVERGED
-                break
-            monitor = objective
             if cfg.early_stopping:
                 if cfg.scale:
                     _refresh_effective(Wp, bp, &W_eff[0, 0], &b_eff[0],
@@ -337,19 +321,13 @@ def run_epochs(const floating[:, ::1] X, const floating[::1] y,
                 val_score = _validation_score(&cfg, Xp, &y[0], &sw[0], Wr, br, p, k,
                                               &val_rows[0], val_rows.shape[0],
                                               &work[0, 0] + kp + k)
-                monitor = -val_score
-            hist[e, H_OBJECTIVE] = objective
-            hist[e, H_GRAD_NORM] = sqrt(gsq) if cfg.batch_size == 0 else NAN
-            hist[e, H_ETA] = eta
-            hist[e, H_SECONDS] = omp_get_wtime() - t0
-            hist[e, H_UPDATES] = sc[SC_T]
-            hist[e, H_VALIDATION] = val_score
+            status = _end_epoch(&cfg, Wp, bp, st, sc, &hist[e, 0], objective,
+                                sqrt(gsq) if cfg.batch_size == 0 else NAN, eta,
+                                omp_get_wtime() - t0, val_score, kp, k)
+            if status == STATUS_DIVERGED:
+                break
             done = e + 1
-            flags = _monitor(&cfg, sc, monitor)
-            if flags & 2 and cfg.keep_best:
-                _save_best(&cfg, Wp, bp, st, kp, k)
-            if flags & 1:
-                status = STATUS_CONVERGED
+            if status == STATUS_CONVERGED:
                 break
     return done, status
 

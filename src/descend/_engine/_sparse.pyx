@@ -126,9 +126,8 @@ cdef double _chunked_gradient(const floating *data, const index_t *ind,
                               Py_ssize_t n_chunks, int n_threads) noexcept nogil:
     """As _dense._chunked_gradient: chunk buffers summed in chunk order, so
     the result depends on the chunk count only."""
-    cdef Py_ssize_t c, j, j0, j1, cs, ce
+    cdef Py_ssize_t c, j, cs, ce
     cdef Py_ssize_t m = end - start, n_grad = k * p + k
-    cdef Py_ssize_t blk = 2048
     cdef double *buf
     cdef double total = 0.0
     if n_chunks <= 1:
@@ -144,14 +143,7 @@ cdef double _chunked_gradient(const floating *data, const index_t *ind,
         ce = start + (m * (c + 1)) // n_chunks
         buf[width - 1] = _accumulate(data, ind, indptr, y, sw, W, b, p, k,
                                      loss, rows, cs, ce, buf)
-    for j0 in prange(0, n_grad, blk, schedule='static', num_threads=n_threads):
-        j1 = j0 + blk
-        if j1 > n_grad:
-            j1 = n_grad
-        for c in range(1, n_chunks):
-            buf = work + c * width
-            for j in range(j0, j1):
-                work[j] += buf[j]
+    _reduce_chunks(work, width, n_grad, n_chunks, n_threads)
     for c in range(n_chunks):
         total += work[c * width + width - 1]
     return total
@@ -216,8 +208,8 @@ def run_epochs(const floating[::1] data, const index_t[::1] indices,
     cdef Py_ssize_t e, epoch, s, end, ii, i, j, lo, nnz, n_chunks, done = 0
     cdef Py_ssize_t batch = cfg.batch_size if cfg.batch_size > 0 else n
     cdef Py_ssize_t updates_per_epoch = (n + batch - 1) // batch
-    cdef int status = STATUS_RUNNING, flags
-    cdef double total, eta = cfg.eta0, gsq = NAN, objective, d, monitor
+    cdef int status = STATUS_RUNNING
+    cdef double total, eta = cfg.eta0, gsq = NAN, objective, d
     cdef double val_score = NAN, scale, step
     cdef double sw_scale = n / cfg.sw_sum
     cdef double t0 = omp_get_wtime()
@@ -316,12 +308,6 @@ def run_epochs(const floating[::1] data, const index_t[::1] indices,
                                                &mu[0], &inv_sigma[0], p, k)
                         s = end
                 objective = total / cfg.sw_sum + _penalty(&cfg, Wp, kp)
-            if (_diverged(sc, objective) or not isfinite(_penalty(&cfg, Wp, kp))
-                    or not _finite(bp, k)):
-                _copy_in(Wp, bp, st + ROW_START * n_all, kp, k)
-                status = STATUS_DIVERGED
-                break
-            monitor = objective
             if cfg.early_stopping:
                 if cfg.scale:
                     _refresh_effective(Wp, bp, &W_eff[0, 0], &b_eff[0], &mu[0],
@@ -329,18 +315,12 @@ def run_epochs(const floating[::1] data, const index_t[::1] indices,
                 val_score = _validation_score(&cfg, dp, ip, pp, &y[0], &sw[0], Wr, br,
                                               p, k, &val_rows[0], val_rows.shape[0],
                                               &work[0, 0] + kp + k)
-                monitor = -val_score
-            hist[e, H_OBJECTIVE] = objective
-            hist[e, H_GRAD_NORM] = sqrt(gsq) if cfg.batch_size == 0 else NAN
-            hist[e, H_ETA] = eta
-            hist[e, H_SECONDS] = omp_get_wtime() - t0
-            hist[e, H_UPDATES] = sc[SC_T]
-            hist[e, H_VALIDATION] = val_score
+            status = _end_epoch(&cfg, Wp, bp, st, sc, &hist[e, 0], objective,
+                                sqrt(gsq) if cfg.batch_size == 0 else NAN, eta,
+                                omp_get_wtime() - t0, val_score, kp, k)
+            if status == STATUS_DIVERGED:
+                break
             done = e + 1
-            flags = _monitor(&cfg, sc, monitor)
-            if flags & 2 and cfg.keep_best:
-                _save_best(&cfg, Wp, bp, st, kp, k)
-            if flags & 1:
-                status = STATUS_CONVERGED
+            if status == STATUS_CONVERGED:
                 break
     return done, status
