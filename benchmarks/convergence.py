@@ -64,6 +64,8 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import descend  # noqa: E402
+from descend import _bench  # noqa: E402
+from descend._bench import available_threads, blas_description, busy_ticks, cpu_model  # noqa: E402,F401
 
 try:  # the synthetic problem of benchmarks/compare.py (same folder)
     from compare import make_data  # noqa: E402
@@ -688,47 +690,6 @@ def plot(res, path):
 # report
 
 
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def available_threads():
-    """Threads descend uses for n_jobs=None (OpenMP's maximum; the CPU set
-    if the private helper moved)."""
-    try:
-        from descend._validation import resolve_n_threads
-        return int(resolve_n_threads(None))
-    except Exception:
-        return len(os.sched_getaffinity(0))
-
-
-def blas_description():
-    try:
-        from threadpoolctl import threadpool_info
-    except ImportError:
-        return "unknown (threadpoolctl not installed)"
-    blas = [i for i in threadpool_info() if i.get("user_api") == "blas"]
-    return "; ".join(f"{i.get('prefix')} {i.get('version')} ({i.get('num_threads')} "
-                     f"threads)" for i in blas) or "none found by threadpoolctl"
-
-
-def busy_ticks():
-    """Machine-wide busy CPU ticks (USER_HZ) from /proc/stat, or None."""
-    try:
-        with open("/proc/stat") as f:
-            fields = [int(v) for v in f.readline().split()[1:]]
-    except (OSError, ValueError):
-        return None
-    return sum(fields[:3]) + sum(fields[5:8])  # user nice system irq softirq steal
-
-
 def machine_info(threads):
     import scipy
     import sklearn
@@ -829,18 +790,7 @@ def render_section(results, machine, notes, command, md_path):
 
 
 def write_section(path, section):
-    if os.path.exists(path):
-        with open(path) as f:
-            text = f.read()
-    else:
-        text = "# Benchmarks\n"
-    pattern = re.compile(re.escape(MARK_BEGIN) + r".*?" + re.escape(MARK_END), re.S)
-    if pattern.search(text):
-        text = pattern.sub(lambda _: section, text, count=1)
-    else:
-        text = text.rstrip("\n") + "\n\n" + section + "\n"
-    with open(path, "w") as f:
-        f.write(text)
+    _bench.write_section(path, section, MARK_BEGIN, MARK_END)
 
 
 def main(argv=None):

@@ -585,13 +585,14 @@ def render_section(report, command):
     return "\n".join(lines)
 
 
-def write_section(path, section):
+def write_section(path, section, begin=MARK_BEGIN, end=MARK_END):
+    """Replace the text between the markers in ``path`` (or append it)."""
     if os.path.exists(path):
         with open(path) as f:
             text = f.read()
     else:
         text = "# Benchmarks\n\n"
-    pattern = re.compile(re.escape(MARK_BEGIN) + r".*?" + re.escape(MARK_END), re.S)
+    pattern = re.compile(re.escape(begin) + r".*?" + re.escape(end), re.S)
     if pattern.search(text):
         text = pattern.sub(lambda _: section, text, count=1)
     else:
