@@ -298,3 +298,20 @@ def test_a_finite_blow_up_is_divergence_not_convergence(diabetes):
     objective = model.history_["objective"]
     assert objective[-1] < 1e10 * objective.min()
     np.testing.assert_allclose(model.predict(X[:3]), X[:3] @ model.coef_ + model.intercept_)
+
+
+def test_stopping_on_a_rising_objective_warns(breast_cancer):
+    """Nesterov with eta0=3 overshoots: the exact full-batch objective rises
+    after a few epochs and the tol rule stops the fit far above its best."""
+    from sklearn.exceptions import ConvergenceWarning
+
+    X, y = breast_cancer
+    model = LogisticRegression(optimizer="nesterov", eta0=3.0, alpha=1e-3)
+    with pytest.warns(ConvergenceWarning, match="above the best epoch"):
+        model.fit(X, y)
+    objective = model.history_["objective"]
+    assert model.history_.stop_reason == "tol" and objective[-1] > objective.min()
+    # a well-chosen step stops on tol without that warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        LogisticRegression(alpha=1e-3, tol=1e-6, max_iter=5000).fit(X, y)

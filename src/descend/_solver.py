@@ -463,6 +463,7 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
         exc.result = result
         raise exc
     engine.history.stop_reason = stop_reason or ("tol" if converged else "max_iter")
+    _warn_if_rising(engine.history, settings, full_batch)
     if (stop_reason is None and not converged and settings.tol is not None
             and epochs is None):
         warnings.warn(
@@ -471,6 +472,24 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
             f"within the last {settings.n_iter_no_change} epochs. Increase "
             f"max_iter, or raise tol.", ConvergenceWarning, stacklevel=3)
     return result, engine
+
+
+def _warn_if_rising(history, settings, full_batch):
+    """A full-batch objective is exact: if the fit stopped by tol while it
+    ended clearly above the best epoch, the step is too large, and the fit
+    did not converge in any useful sense (scikit-learn's SGD stops there
+    silently)."""
+    if history.stop_reason != "tol" or not full_batch or settings.early_stopping:
+        return
+    objective = history["objective"]
+    best = objective.min()
+    if objective[-1] > best + 1e-3 * max(abs(best), 1e-12):
+        warnings.warn(
+            f"The fit stopped because the objective stopped improving, but it ended "
+            f"at {objective[-1]:.6g}, above the best epoch's {best:.6g}: the step "
+            f"size is too large. Lower eta0, use eta0='auto' or "
+            f"learning_rate='line_search', or keep_best=True.",
+            ConvergenceWarning, stacklevel=3)
 
 
 def _result(engine, settings, eta0, converged):
