@@ -67,23 +67,9 @@ import descend  # noqa: E402
 from descend import _bench  # noqa: E402
 from descend._bench import available_threads, blas_description, busy_ticks, cpu_model  # noqa: E402,F401
 
-try:  # the synthetic problem of benchmarks/compare.py (same folder)
-    from compare import make_data  # noqa: E402
-    DATA_SOURCE = "benchmarks/compare.py make_data"
-except ImportError:  # compare.py moved or changed: the same generator, here
-    DATA_SOURCE = "convergence.py's copy of compare.py's generator"
+from descend._bench import make_data  # noqa: E402  (compare.py's synthetic problem)
 
-    def make_data(n, p, seed=0):
-        """Standardised N(0, 1) features; 0/1 labels from a random true w
-        (scale 2/sqrt(p), intercept 0.25) plus logistic noise."""
-        rng = np.random.default_rng(seed)
-        X = rng.standard_normal((n, p))
-        X -= X.mean(axis=0)
-        X /= X.std(axis=0)
-        w_true = rng.standard_normal(p) * (2.0 / math.sqrt(p))
-        margin = X @ w_true + 0.25
-        y = (margin + rng.logistic(size=n) > 0).astype(np.float64)
-        return np.ascontiguousarray(X), y, None
+DATA_SOURCE = "descend._bench.make_data (benchmarks/compare.py's generator)"
 
 MARK_BEGIN = "<!-- convergence:begin -->"
 MARK_END = "<!-- convergence:end -->"

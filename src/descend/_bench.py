@@ -41,6 +41,7 @@ import numpy as np
 from scipy.special import expit
 
 from . import LinearRegression, LogisticRegression, __version__
+from .cli import _positive_int
 
 __all__ = [
     "ALPHA", "MARK_BEGIN", "MARK_END", "Report", "Row", "TARGETS", "add_arguments",
@@ -599,16 +600,6 @@ def write_section(path, section, begin=MARK_BEGIN, end=MARK_END):
         text = text.rstrip("\n") + "\n\n" + section + "\n"
     with open(path, "w") as f:
         f.write(text)
-
-
-def _positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
-    return value
 
 
 def add_arguments(parser):
