@@ -37,7 +37,7 @@ def make_history(objective, seconds=None, grad_norm=None):
     if grad_norm is not None:
         table[:, names.index("grad_norm")] = grad_norm
     history = History()
-    history.append_block(table)
+    history._append_block(table)
     history.stop_reason = "max_iter"
     return history
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -37,7 +38,7 @@ class History(Sequence):
         self._table = np.empty((0, len(COLUMNS)))
         self.stop_reason = None
 
-    def append_block(self, table):
+    def _append_block(self, table):
         """Add epochs given as rows of a (m, len(COLUMNS)) float array."""
         if len(table):
             self._blocks.append(np.array(table, dtype=np.float64))
@@ -67,11 +68,11 @@ class History(Sequence):
     def columns(self):
         return list(COLUMNS)
 
-    def to_dict(self):
+    def to_dict(self) -> dict[str, np.ndarray]:
         """The columns as a dict of NumPy arrays."""
         return {name: self[name] for name in COLUMNS}
 
-    def to_frame(self):
+    def to_frame(self) -> Any:
         """The history as a pandas DataFrame, one row per epoch (needs pandas)."""
         try:
             import pandas as pd
@@ -79,7 +80,8 @@ class History(Sequence):
             raise ImportError("History.to_frame() needs pandas: pip install pandas") from exc
         return pd.DataFrame(self.to_dict())
 
-    def plot(self, x="epoch", y="objective", ax=None, label=None, logy=True, title=None):
+    def plot(self, x: str = "epoch", y: str = "objective", ax: Any = None,
+             label: str | None = None, logy: bool = True, title: str | None = None) -> Any:
         """Plot a column against the epoch (or the seconds) of the fit.
 
         Needs matplotlib: ``pip install 'descend[plot]'``. To compare several

@@ -1,7 +1,11 @@
 """Least-squares linear regression trained by gradient descent."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
@@ -11,6 +15,9 @@ from ._frames import check_dataframe
 from ._validation import check_sample_weight
 
 FLOAT_DTYPES = (np.float64, np.float32)
+#: X: an array-like or a scipy.sparse matrix/array
+MatrixLike = Any
+RandomState = Any  # None, an int, or a numpy RandomState/Generator
 
 
 @fill_docstring
@@ -43,19 +50,27 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
     0.52
     """
 
-    def __init__(self, *, batch_size=None, optimizer="sgd", momentum=0.9, beta_1=0.9,
-                 beta_2=0.999, rho=0.99, eps=1e-8, learning_rate="constant",
-                 eta0="auto", power_t=0.5, decay_rate=0.9, decay_steps=10,
-                 warmup_epochs=0.0, penalty="l2", alpha=0.0, l1_ratio=0.15,
-                 clip_norm=None, fit_intercept=True, scale_features=False,
-                 max_iter=1000, tol=1e-4, n_iter_no_change=5,
-                 early_stopping=False, validation_fraction=0.1,
-                 keep_best=False, callback=None, warm_start=False,
-                 average=False, shuffle=True, random_state=None, n_jobs=None,
-                 verbose=0):
+    def __init__(self, *, batch_size: int | None = None, optimizer: str = "sgd",
+                 momentum: float = 0.9, beta_1: float = 0.9, beta_2: float = 0.999,
+                 rho: float = 0.99, eps: float = 1e-8, learning_rate: str = "constant",
+                 eta0: float | str = "auto", power_t: float = 0.5,
+                 decay_rate: float = 0.9, decay_steps: int = 10,
+                 warmup_epochs: float = 0.0, penalty: str | None = "l2",
+                 alpha: float = 0.0, l1_ratio: float = 0.15,
+                 clip_norm: float | None = None, fit_intercept: bool = True,
+                 scale_features: bool = False, max_iter: int = 1000,
+                 tol: float | None = 1e-4, n_iter_no_change: int = 5,
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 keep_best: bool = False,
+                 callback: Callable[[dict], object] | None = None,
+                 warm_start: bool = False, average: bool | int = False,
+                 shuffle: bool = True, random_state: RandomState = None,
+                 n_jobs: int | None = None, verbose: int = 0) -> None:
         store_parameters(self, locals())
 
-    def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
+    def fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+            coef_init: ArrayLike | None = None,
+            intercept_init: ArrayLike | float | None = None) -> LinearRegression:
         """Fit the model by gradient descent.
 
         Parameters
@@ -86,7 +101,8 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         return self._run_solver(X, y, sw, _solver.SQUARED, 1, coef_init, intercept_init)
 
-    def partial_fit(self, X, y, sample_weight=None):
+    def partial_fit(self, X: MatrixLike, y: ArrayLike,
+                    sample_weight: ArrayLike | None = None) -> LinearRegression:
         """One epoch over these rows, continuing the previous fit/partial_fit
         (coefficients, optimizer state, update count, history).
 
@@ -121,7 +137,7 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
         self.coef_ = coef[0]
         self.intercept_ = intercept[0]
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> np.ndarray:
         """Predicted targets ``X @ coef_ + intercept_``.
 
         Parameters

@@ -1,7 +1,11 @@
 """Binary and multinomial logistic regression trained by gradient descent."""
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 import numpy as np
+from numpy.typing import ArrayLike
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
@@ -12,6 +16,9 @@ from ._frames import check_dataframe
 from ._validation import NONE, Options, check_sample_weight
 
 FLOAT_DTYPES = (np.float64, np.float32)
+#: X: an array-like or a scipy.sparse matrix/array
+MatrixLike = Any
+RandomState = Any  # None, an int, or a numpy RandomState/Generator
 
 
 class _ClassWeightDict:
@@ -92,17 +99,23 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
     True
     """
 
-    def __init__(self, *, batch_size=None, optimizer="sgd", momentum=0.9, beta_1=0.9,
-                 beta_2=0.999, rho=0.99, eps=1e-8, learning_rate="constant",
-                 eta0="auto", power_t=0.5, decay_rate=0.9, decay_steps=10,
-                 warmup_epochs=0.0, penalty="l2", alpha=1e-4, l1_ratio=0.15,
-                 clip_norm=None, fit_intercept=True, scale_features=False,
-                 max_iter=1000, tol=1e-4, n_iter_no_change=5,
-                 early_stopping=False, validation_fraction=0.1,
-                 keep_best=False, callback=None, warm_start=False,
-                 average=False, shuffle=True, random_state=None, n_jobs=None,
-                 verbose=0,
-                 class_weight=None):
+    def __init__(self, *, batch_size: int | None = None, optimizer: str = "sgd",
+                 momentum: float = 0.9, beta_1: float = 0.9, beta_2: float = 0.999,
+                 rho: float = 0.99, eps: float = 1e-8, learning_rate: str = "constant",
+                 eta0: float | str = "auto", power_t: float = 0.5,
+                 decay_rate: float = 0.9, decay_steps: int = 10,
+                 warmup_epochs: float = 0.0, penalty: str | None = "l2",
+                 alpha: float = 1e-4, l1_ratio: float = 0.15,
+                 clip_norm: float | None = None, fit_intercept: bool = True,
+                 scale_features: bool = False, max_iter: int = 1000,
+                 tol: float | None = 1e-4, n_iter_no_change: int = 5,
+                 early_stopping: bool = False, validation_fraction: float = 0.1,
+                 keep_best: bool = False,
+                 callback: Callable[[dict], object] | None = None,
+                 warm_start: bool = False, average: bool | int = False,
+                 shuffle: bool = True, random_state: RandomState = None,
+                 n_jobs: int | None = None, verbose: int = 0,
+                 class_weight: dict | str | None = None) -> None:
         store_parameters(self, locals())
 
     _parameter_constraints = {
@@ -110,7 +123,9 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
         "class_weight": [NONE, Options("balanced"), _ClassWeightDict()],
     }
 
-    def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
+    def fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
+            coef_init: ArrayLike | None = None,
+            intercept_init: ArrayLike | float | None = None) -> LogisticRegression:
         """Fit the model by gradient descent.
 
         Parameters
@@ -142,7 +157,8 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
         return self._run_solver(X, np.ascontiguousarray(y_index, dtype=X.dtype), sw,
                                 *self._loss(), coef_init, intercept_init)
 
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
+    def partial_fit(self, X: MatrixLike, y: ArrayLike, classes: ArrayLike | None = None,
+                    sample_weight: ArrayLike | None = None) -> LogisticRegression:
         """One epoch over these rows, continuing the previous fit/partial_fit
         (coefficients, optimizer state, update count, history).
 
@@ -229,7 +245,7 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
         self.coef_ = coef
         self.intercept_ = intercept
 
-    def decision_function(self, X):
+    def decision_function(self, X: MatrixLike) -> np.ndarray:
         """Linear scores ``X @ coef_.T + intercept_``.
 
         Parameters
@@ -248,7 +264,7 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
         scores = X @ self.coef_.T + self.intercept_
         return scores.ravel() if scores.shape[1] == 1 else scores
 
-    def predict(self, X):
+    def predict(self, X: MatrixLike) -> np.ndarray:
         """Most probable class of each sample.
 
         Parameters
@@ -265,7 +281,7 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
         index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
         return self.classes_[index]
 
-    def predict_proba(self, X):
+    def predict_proba(self, X: MatrixLike) -> np.ndarray:
         """Class probabilities (sigmoid, or softmax for several classes).
 
         Parameters
@@ -284,7 +300,7 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
             return np.column_stack([1.0 - p1, p1])
         return softmax(scores, axis=1)
 
-    def predict_log_proba(self, X):
+    def predict_log_proba(self, X: MatrixLike) -> np.ndarray:
         """Logarithm of the class probabilities, computed stably.
 
         Parameters

@@ -6,6 +6,8 @@ imported only when a plot is drawn without an ``ax``.
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from typing import Any
 import numbers
 
 import numpy as np
@@ -116,8 +118,10 @@ def _default_label(owner, position):
     return " ".join(repr(owner).split())  # e.g. LogisticRegression(batch_size=32)
 
 
-def plot_histories(estimators_or_histories, x="seconds", y="objective", labels=None,
-                   ax=None, relative_to=None, logy=True, title=None):
+def plot_histories(estimators_or_histories: Any, x: str = "seconds",
+                   y: str = "objective", labels: Sequence[str] | None = None,
+                   ax: Any = None, relative_to: float | None = None, logy: bool = True,
+                   title: str | None = None) -> Any:
     """Plot the convergence of several fits on one Axes, one labelled curve each.
 
     Parameters

@@ -573,7 +573,7 @@ def _record(engine, rows, block_start, verbose):
     table = np.column_stack([
         np.arange(before + 1, before + m + 1), rows[:, 0], rows[:, 1],
         rows[:, 2], rows[:, 4], rows[:, 3] + block_start, rows[:, 5]])
-    engine.history.append_block(table)
+    engine.history._append_block(table)
     engine.n_epochs += m
     records = [engine.history[before + i] for i in range(m)] if verbose else [engine.history[-1]]
     if verbose:
