@@ -315,3 +315,40 @@ def test_stopping_on_a_rising_objective_warns(breast_cancer):
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         LogisticRegression(alpha=1e-3, tol=1e-6, max_iter=5000).fit(X, y)
+
+
+def test_verbose_two_shows_a_progress_bar_with_the_objective(monkeypatch, capsys, breast_cancer):
+    """verbose=2 drives tqdm (a stand-in module here: tqdm is an optional
+    extra) once per block of epochs; without tqdm it prints the lines."""
+    import sys
+    import types
+
+    bars = []
+
+    class FakeBar:
+        def __init__(self, total, **kwargs):
+            self.total, self.n, self.postfix, self.closed = total, 0, None, False
+            bars.append(self)
+
+        def update(self, n):
+            self.n += n
+
+        def set_postfix(self, refresh=True, **values):
+            self.postfix = values
+
+        def close(self):
+            self.closed = True
+
+    fake = types.ModuleType("tqdm.auto")
+    fake.tqdm = FakeBar
+    monkeypatch.setitem(sys.modules, "tqdm", types.ModuleType("tqdm"))
+    monkeypatch.setitem(sys.modules, "tqdm.auto", fake)
+    X, y = breast_cancer
+    model = LogisticRegression(verbose=2, tol=None, max_iter=30).fit(X, y)
+    (bar,) = bars
+    assert bar.total == 30 and bar.n == 30 and bar.closed
+    assert float(bar.postfix["objective"]) == pytest.approx(model.history_["objective"][-1], rel=1e-5)
+    assert capsys.readouterr().out == ""
+    monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # tqdm missing: lines
+    LogisticRegression(verbose=2, tol=None, max_iter=3).fit(X, y)
+    assert len(capsys.readouterr().out.strip().splitlines()) == 3

@@ -136,7 +136,9 @@ PARAMETER_DOCS = {
     are bitwise identical for any value; mini-batches are split across
     threads only when large enough to pay for it.""",
     "verbose": """verbose : int >= 0, default={default}
-    Print one line per epoch (objective, step size, seconds) when > 0.""",
+    1: print one line per epoch (objective, step size, seconds). 2: show a
+    progress bar over epochs with the current objective (needs tqdm, the
+    "progress" extra; without it, the lines of 1).""",
 }
 
 FITTED_ATTRIBUTE_DOCS = """n_iter_ : int

@@ -428,6 +428,8 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
     status, done_total = RUNNING, 0
     start = time.perf_counter()
     stop_reason = None
+    bar = _progress_bar(settings, max_epochs)
+    lines = settings.verbose if bar is None else 0
     try:
         while status == RUNNING and done_total < max_epochs:
             block_start = time.perf_counter() - start
@@ -438,8 +440,11 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
                 out = hist[:min(block, max_epochs - done_total)]
                 done, status = _run_kernel(problem, engine, rows, val_rows, work, cfg,
                                            engine.n_epochs, out)
-            records = _record(engine, hist[:done], block_start, settings.verbose)
+            records = _record(engine, hist[:done], block_start, lines)
             done_total += done
+            if bar is not None and done:
+                bar.set_postfix(objective=f"{hist[done - 1, 0]:.6g}", refresh=False)
+                bar.update(done)
             if settings.callback is not None and records and settings.callback(records[-1]):
                 stop_reason = "callback"
                 break
@@ -447,6 +452,9 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
         engine.history.stop_reason = "interrupted"
         exc.result = _result(engine, settings, eta0, False)
         raise
+    finally:
+        if bar is not None:
+            bar.close()
     converged = status == CONVERGED
     if settings.keep_best and np.isfinite(engine.scalars[SC_BEST]):
         engine.restore_best()
@@ -561,6 +569,19 @@ def _line_search_epoch(problem, settings, engine, cfg, rows, val_rows, work, his
         return 0, DIVERGED
     flags = _dense.check_stop(cfg, engine.scalars, f)
     return 1, (CONVERGED if flags & 1 else RUNNING)
+
+
+def _progress_bar(settings, total):
+    """verbose >= 2: a tqdm progress bar over epochs (showing the objective)
+    when tqdm is installed (the "progress" extra); else None, and the
+    per-epoch lines of verbose=1 are printed instead."""
+    if settings.verbose < 2:
+        return None
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        return None
+    return tqdm(total=total, unit="epoch", desc="descend", leave=True)
 
 
 def _record(engine, rows, block_start, verbose):
