@@ -336,6 +336,11 @@ class GradientDescentEstimator(BaseEstimator):
         self._engine = None
         return self._solve(problem, self._settings(), coef=coef, intercept=intercept)
 
+    def _partial_dtypes(self):
+        """partial_fit keeps the dtype of its first call's data."""
+        engine = getattr(self, "_engine", None)
+        return engine.dtype if engine is not None else (np.float64, np.float32)
+
     def _run_partial(self, X, y, sample_weight, loss, n_outputs):
         """partial_fit: one epoch over these rows, continuing the engine of
         the previous fit/partial_fit (or from the current coef_, if any)."""

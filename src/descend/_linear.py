@@ -123,8 +123,7 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
         self._check_params()
         X = check_dataframe(X)
         first = not hasattr(self, "coef_")
-        dtype = self._engine.dtype if getattr(self, "_engine", None) is not None else FLOAT_DTYPES
-        X, y = validate_data(self, X, y, dtype=dtype, order="C", accept_sparse="csr", y_numeric=True,
+        X, y = validate_data(self, X, y, dtype=self._partial_dtypes(), order="C", accept_sparse="csr", y_numeric=True,
                              multi_output=False, reset=first)
         y = np.ascontiguousarray(y, dtype=X.dtype)
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)

@@ -190,8 +190,7 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
             raise ValueError(
                 "class_weight='balanced' needs every label at once and is not "
                 "available in partial_fit; pass a dict of class weights.")
-        dtype = self._engine.dtype if getattr(self, "_engine", None) is not None else FLOAT_DTYPES
-        X, y = validate_data(self, X, y, dtype=dtype, order="C", accept_sparse="csr",
+        X, y = validate_data(self, X, y, dtype=self._partial_dtypes(), order="C", accept_sparse="csr",
                              multi_output=False, reset=not hasattr(self, "n_features_in_"))
         # classes_ is set only once the first call's input is known to be valid
         if first:

@@ -140,7 +140,6 @@ class Scaling:
 
     def __init__(self, X, sw, rows, enabled):
         p = X.shape[1]
-        self.enabled = enabled
         self.mu, self.inv_sigma = np.zeros(p), np.ones(p)
         if not enabled:
             return
@@ -349,7 +348,7 @@ class Engine:
         self.b[...] = best[k * p:]
 
 
-def _config(problem, settings, engine, rows, val_rows, sw_sum, eta0):
+def _config(problem, settings, rows, val_rows, sw_sum, eta0):
     l1 = settings.l1
     alpha = settings.l1 + settings.l2
     typw = np.sqrt(1.0 / np.sqrt(alpha)) if alpha > 0 else 1.0
@@ -419,7 +418,7 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
     n_chunks = (n_chunks_for(len(rows), p, k) if full_batch
                 else max(1, min(settings.n_threads, MAX_SCRATCH // width)))
     work = np.empty((n_chunks, width))
-    cfg = _config(problem, settings, engine, rows, val_rows, sw_sum, eta0)
+    cfg = _config(problem, settings, rows, val_rows, sw_sum, eta0)
     max_epochs = settings.max_iter if epochs is None else epochs
     work_per_epoch = (problem.X.nnz if sp.issparse(problem.X) else n * p) * k
     block = 1 if (settings.callback is not None) else int(
