@@ -12,8 +12,27 @@
 enum descend_loss_kind {
     DESCEND_SQUARED = 0,      /* 0.5 * (z - y)^2,           y real          */
     DESCEND_LOG = 1,          /* log(1 + e^z) - y z,        y in {0, 1}     */
-    DESCEND_MULTINOMIAL = 2   /* logsumexp(z) - z_y,        y class index   */
+    DESCEND_MULTINOMIAL = 2,  /* logsumexp(z) - z_y,        y class index   */
+    /* scikit-learn's SGD losses (descend_margin_loss); classifiers take
+     * y in {-1, +1}, regressors a real y, and eps is the loss's epsilon. */
+    DESCEND_HINGE = 3,           /* max(0, 1 - y z)                           */
+    DESCEND_PERCEPTRON = 4,      /* max(0, -y z)                              */
+    DESCEND_SQUARED_HINGE = 5,   /* max(0, 1 - y z)^2                         */
+    DESCEND_MODIFIED_HUBER = 6,  /* (1 - y z)^2 for y z >= -1, else -4 y z;
+                                    0 from y z >= 1                           */
+    DESCEND_HUBER = 7,           /* r^2/2 for |r| <= eps, else eps|r| - eps^2/2,
+                                    r = z - y                                 */
+    DESCEND_EPSILON_INSENSITIVE = 8,          /* max(0, |z - y| - eps)        */
+    DESCEND_SQUARED_EPSILON_INSENSITIVE = 9   /* max(0, |z - y| - eps)^2      */
 };
+
+/* Regression losses (validation score R^2); the others classify. */
+static inline int descend_loss_is_regression(int kind)
+{
+    return kind == DESCEND_SQUARED || kind == DESCEND_HUBER
+        || kind == DESCEND_EPSILON_INSENSITIVE
+        || kind == DESCEND_SQUARED_EPSILON_INSENSITIVE;
+}
 
 /* 0.5 (z - y)^2 and its derivative z - y. */
 static inline double descend_squared_loss(double z, double y, double *dloss)
@@ -59,6 +78,48 @@ static inline double descend_multinomial_loss(double *z, int k, int y)
         z[j] = exp(z[j] - lse);
     z[y] -= 1.0;
     return loss;
+}
+
+/* Value and derivative (*dloss, in z) of scikit-learn's SGD losses: kinds
+ * DESCEND_HINGE .. DESCEND_SQUARED_EPSILON_INSENSITIVE.  Subgradients at
+ * the kinks are scikit-learn's: hinge and perceptron count a margin equal
+ * to the threshold as a mistake (so the perceptron moves from w = 0). */
+static inline double descend_margin_loss(int kind, double z, double y,
+                                         double eps, double *dloss)
+{
+    double m = y * z, r = z - y, a;
+    switch (kind) {
+    case DESCEND_HINGE:
+    case DESCEND_PERCEPTRON:
+        a = (kind == DESCEND_HINGE) ? 1.0 - m : -m;
+        if (a >= 0.0) { *dloss = -y; return a; }
+        *dloss = 0.0;
+        return 0.0;
+    case DESCEND_SQUARED_HINGE:
+        a = 1.0 - m;
+        if (a > 0.0) { *dloss = -2.0 * y * a; return a * a; }
+        *dloss = 0.0;
+        return 0.0;
+    case DESCEND_MODIFIED_HUBER:
+        if (m >= 1.0) { *dloss = 0.0; return 0.0; }
+        if (m >= -1.0) { *dloss = -2.0 * (1.0 - m) * y; return (1.0 - m) * (1.0 - m); }
+        *dloss = -4.0 * y;
+        return -4.0 * m;
+    case DESCEND_HUBER:
+        if (fabs(r) <= eps) { *dloss = r; return 0.5 * r * r; }
+        *dloss = (r > 0.0) ? eps : -eps;
+        return eps * fabs(r) - 0.5 * eps * eps;
+    case DESCEND_EPSILON_INSENSITIVE:
+        a = fabs(r) - eps;
+        if (a > 0.0) { *dloss = (r > 0.0) ? 1.0 : -1.0; return a; }
+        *dloss = 0.0;
+        return 0.0;
+    default: /* DESCEND_SQUARED_EPSILON_INSENSITIVE */
+        a = fabs(r) - eps;
+        if (a > 0.0) { *dloss = (r > 0.0) ? 2.0 * a : -2.0 * a; return a * a; }
+        *dloss = 0.0;
+        return 0.0;
+    }
 }
 
 #endif

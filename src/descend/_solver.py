@@ -22,9 +22,17 @@ from ._history import History
 
 # Loss codes shared with csrc/descend/loss.h.
 SQUARED, LOG, MULTINOMIAL = 0, 1, 2
+HINGE, PERCEPTRON, SQUARED_HINGE, MODIFIED_HUBER = 3, 4, 5, 6
+HUBER, EPSILON_INSENSITIVE, SQUARED_EPSILON_INSENSITIVE = 7, 8, 9
+#: Losses of real-valued targets (validation score R^2, unstratified split).
+REGRESSION_LOSSES = (SQUARED, HUBER, EPSILON_INSENSITIVE, SQUARED_EPSILON_INSENSITIVE)
 # Upper bound of the loss's second derivative in the margin: the loss part of
-# the gradient's Lipschitz constant (softmax: Bohning's bound 1/2).
-LOSS_CURVATURE = {SQUARED: 1.0, LOG: 0.25, MULTINOMIAL: 0.5}
+# the gradient's Lipschitz constant (softmax: Bohning's bound 1/2).  The
+# hinge, perceptron and epsilon-insensitive losses are not smooth; 1 is the
+# scale eta0="auto" uses for them (a heuristic, not a bound).
+LOSS_CURVATURE = {SQUARED: 1.0, LOG: 0.25, MULTINOMIAL: 0.5, HINGE: 1.0, PERCEPTRON: 1.0,
+                  SQUARED_HINGE: 2.0, MODIFIED_HUBER: 2.0, HUBER: 1.0,
+                  EPSILON_INSENSITIVE: 1.0, SQUARED_EPSILON_INSENSITIVE: 2.0}
 # Codes shared with _dense.pyx.  "line_search" runs here, around the kernel.
 SCHEDULES = {"constant": 0, "invscaling": 1, "optimal": 2, "adaptive": 3,
              "exponential": 4, "step": 5, "cosine": 6}
@@ -73,6 +81,7 @@ class Problem:
     sample_weight: np.ndarray
     loss: int
     n_outputs: int
+    epsilon: float = 0.1
 
 
 @dataclass
@@ -281,7 +290,8 @@ def validation_split(problem, settings):
     from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
     n = problem.X.shape[0]
-    splitter_class = ShuffleSplit if problem.loss == SQUARED else StratifiedShuffleSplit
+    regression = problem.loss in REGRESSION_LOSSES
+    splitter_class = ShuffleSplit if regression else StratifiedShuffleSplit
     splitter = splitter_class(test_size=settings.validation_fraction,
                               random_state=settings.seed % 2**32)
     try:
@@ -355,12 +365,13 @@ def _config(problem, settings, rows, val_rows, sw_sum, eta0):
     full_batch = settings.batch_size is None or settings.batch_size >= len(rows)
     n_updates_per_epoch = 1 if full_batch else -(-len(rows) // settings.batch_size)
     val_sst = 0.0
-    if settings.early_stopping and problem.loss == SQUARED:
+    if settings.early_stopping and problem.loss in REGRESSION_LOSSES:
         yv = problem.y[val_rows].astype(np.float64)
         wv = problem.sample_weight[val_rows].astype(np.float64)
         val_sst = float(wv @ (yv - (wv @ yv) / wv.sum()) ** 2)
     return dict(
-        loss=problem.loss, fit_intercept=settings.fit_intercept,
+        loss=problem.loss, epsilon=float(problem.epsilon),
+        fit_intercept=settings.fit_intercept,
         scale=settings.scale_features,
         rows_identity=full_batch and len(rows) == problem.X.shape[0],
         batch_size=0 if full_batch else settings.batch_size,

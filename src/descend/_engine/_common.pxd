@@ -68,6 +68,7 @@ cdef enum:
 cdef struct Config:
     # the model and data
     int loss
+    double epsilon          # margin of the huber / epsilon-insensitive losses
     bint fit_intercept
     bint scale              # implicit standardisation through mu/inv_sigma
     bint rows_identity      # full batch over rows 0..n-1 (no index array)
@@ -145,15 +146,18 @@ cdef struct LogBlock:
     int count
 
 
-cdef inline double _single_loss(int loss, double z, double yi, double wi,
-                                double *d, LogBlock *block) noexcept nogil:
+cdef inline double _single_loss(int loss, double epsilon, double z, double yi,
+                                double wi, double *d, LogBlock *block) noexcept nogil:
     """Weighted loss of one row of a single-output model; sets *d to the
     weighted derivative wi * dloss/dz.  Log loss of unit-weight rows defers
     its log part to ``block`` (one log per DESCEND_LOG_BLOCK rows, added
-    when the block fills; _flush adds the rest)."""
+    when the block fills; _flush adds the rest).  ``epsilon`` is the margin
+    of the huber and epsilon-insensitive losses."""
     cdef double value, one_plus_e
     if loss == DESCEND_SQUARED:
         value = wi * descend_squared_loss(z, yi, d)
+    elif loss != DESCEND_LOG:
+        value = wi * descend_margin_loss(loss, z, yi, epsilon, d)
     else:
         value = wi * descend_log_loss_split(z, yi, d, &one_plus_e)
         if wi == 1.0:

@@ -6,6 +6,16 @@ cdef extern from "descend/loss.h" nogil:
         DESCEND_SQUARED
         DESCEND_LOG
         DESCEND_MULTINOMIAL
+        DESCEND_HINGE
+        DESCEND_PERCEPTRON
+        DESCEND_SQUARED_HINGE
+        DESCEND_MODIFIED_HUBER
+        DESCEND_HUBER
+        DESCEND_EPSILON_INSENSITIVE
+        DESCEND_SQUARED_EPSILON_INSENSITIVE
+    bint descend_loss_is_regression(int kind)
+    double descend_margin_loss(int kind, double z, double y, double eps,
+                               double *dloss)
     double descend_squared_loss(double z, double y, double *dloss)
     double descend_log_loss_split(double z, double y, double *dloss,
                                   double *one_plus_e)

@@ -65,7 +65,7 @@ cdef inline Py_ssize_t _row(const floating *X, const floating *y,
 
 cdef double _accumulate_single(const floating *X, const floating *y,
                                const floating *sw, const floating *W,
-                               const floating *b, Py_ssize_t p, int loss,
+                               const floating *b, Py_ssize_t p, int loss, double epsilon,
                                const int64_t *rows, Py_ssize_t n_rows,
                                Py_ssize_t start, Py_ssize_t end,
                                double *g) noexcept nogil:
@@ -79,7 +79,7 @@ cdef double _accumulate_single(const floating *X, const floating *y,
     for ii in range(start, end):
         i = _row(X, y, sw, p, rows, n_rows, ii)
         x = X + i * p
-        total += _single_loss(loss, _dot(x, W, p) + b[0], y[i], sw[i], &d,
+        total += _single_loss(loss, epsilon, _dot(x, W, p) + b[0], y[i], sw[i], &d,
                               &block)
         _acc(g, d, x, p)
         g[p] += d
@@ -115,7 +115,7 @@ cdef double _accumulate_multinomial(const floating *X, const floating *y,
 cdef inline double _accumulate(const floating *X, const floating *y,
                                const floating *sw, const floating *W,
                                const floating *b, Py_ssize_t p, int k,
-                               int loss, const int64_t *rows,
+                               int loss, double epsilon, const int64_t *rows,
                                Py_ssize_t n_rows, Py_ssize_t start,
                                Py_ssize_t end, double *g) noexcept nogil:
     """Add sum_i sw_i * dloss_i * [x_i, 1] to g for visits start..end (row
@@ -126,14 +126,14 @@ cdef inline double _accumulate(const floating *X, const floating *y,
     if loss == DESCEND_MULTINOMIAL:
         return _accumulate_multinomial(X, y, sw, W, b, p, k, rows, n_rows,
                                        start, end, g)
-    return _accumulate_single(X, y, sw, W, b, p, loss, rows, n_rows, start,
+    return _accumulate_single(X, y, sw, W, b, p, loss, epsilon, rows, n_rows, start,
                               end, g)
 
 
 cdef double _chunked_gradient(const floating *X, const floating *y,
                               const floating *sw, const floating *W,
                               const floating *b, Py_ssize_t p, int k,
-                              int loss, const int64_t *rows, Py_ssize_t n_rows,
+                              int loss, double epsilon, const int64_t *rows, Py_ssize_t n_rows,
                               Py_ssize_t start, Py_ssize_t end, double *work,
                               Py_ssize_t width,
                               Py_ssize_t n_chunks, int n_threads) noexcept nogil:
@@ -148,7 +148,7 @@ cdef double _chunked_gradient(const floating *X, const floating *y,
     if n_chunks <= 1:
         for j in range(n_grad):
             work[j] = 0.0
-        return _accumulate(X, y, sw, W, b, p, k, loss, rows, n_rows, start,
+        return _accumulate(X, y, sw, W, b, p, k, loss, epsilon, rows, n_rows, start,
                            end, work)
     for c in prange(n_chunks, schedule='static', num_threads=n_threads):
         buf = work + c * width
@@ -156,7 +156,7 @@ cdef double _chunked_gradient(const floating *X, const floating *y,
             buf[j] = 0.0
         cs = start + (m * c) // n_chunks
         ce = start + (m * (c + 1)) // n_chunks
-        buf[width - 1] = _accumulate(X, y, sw, W, b, p, k, loss, rows,
+        buf[width - 1] = _accumulate(X, y, sw, W, b, p, k, loss, epsilon, rows,
                                      n_rows, cs, ce, buf)
     _reduce_chunks(work, width, n_grad, n_chunks, n_threads)
     for c in range(n_chunks):
@@ -183,13 +183,13 @@ cdef double _validation_score(const Config *cfg, const floating *X,
             hit += sw[i] * (best == <Py_ssize_t>y[i])
         else:
             zi = _dot(X + i * p, W, p) + b[0]
-            if cfg.loss == DESCEND_SQUARED:
+            if descend_loss_is_regression(cfg.loss):
                 r = zi - y[i]
                 hit += sw[i] * r * r
             else:
                 hit += sw[i] * ((zi > 0.0) == (y[i] > 0.5))
         total += sw[i]
-    if cfg.loss == DESCEND_SQUARED:
+    if descend_loss_is_regression(cfg.loss):
         return 1.0 - hit / cfg.val_sst if cfg.val_sst > 0.0 else 0.0
     return hit / total
 
@@ -250,7 +250,7 @@ def run_epochs(const floating[:, ::1] X, const floating[::1] y,
                                    &mu[0], &inv_sigma[0], p, k)
             if cfg.batch_size == 0:
                 total = _chunked_gradient(Xp, &y[0], &sw[0], Wr, br, p, k,
-                                          cfg.loss, all_rows, n, 0, n,
+                                          cfg.loss, cfg.epsilon, all_rows, n, 0, n,
                                           &work[0, 0], width, work.shape[0],
                                           cfg.n_threads)
                 objective = total / cfg.sw_sum + _penalty(&cfg, Wp, kp)
@@ -276,7 +276,7 @@ def run_epochs(const floating[:, ::1] X, const floating[::1] y,
                     for ii in range(n):
                         i = _row(Xp, &y[0], &sw[0], p, rows, n, ii)
                         x = Xp + i * p
-                        total += _single_loss(cfg.loss, _dot(x, Wp, p) + bp[0],
+                        total += _single_loss(cfg.loss, cfg.epsilon, _dot(x, Wp, p) + bp[0],
                                               y[i], sw[i], &d, &block)
                         d *= sw_scale
                         sc[SC_T] += 1.0
@@ -301,7 +301,7 @@ def run_epochs(const floating[:, ::1] X, const floating[::1] y,
                             if n_chunks > work.shape[0]:
                                 n_chunks = work.shape[0]
                         total += _chunked_gradient(Xp, &y[0], &sw[0], Wr, br, p,
-                                                   k, cfg.loss, rows, n, s, end,
+                                                   k, cfg.loss, cfg.epsilon, rows, n, s, end,
                                                    &work[0, 0], width, n_chunks,
                                                    cfg.n_threads)
                         sc[SC_T] += 1.0

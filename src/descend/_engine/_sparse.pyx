@@ -81,7 +81,7 @@ cdef inline void _sacc(double *g, double a, const floating *data,
 cdef double _accumulate(const floating *data, const index_t *ind,
                         const index_t *indptr, const floating *y,
                         const floating *sw, const floating *W,
-                        const floating *b, Py_ssize_t p, int k, int loss,
+                        const floating *b, Py_ssize_t p, int k, int loss, double epsilon,
                         const int64_t *rows, Py_ssize_t start,
                         Py_ssize_t end, double *g) noexcept nogil:
     """As _dense._accumulate, over CSR rows (rows[ii], or ii when NULL)."""
@@ -110,7 +110,7 @@ cdef double _accumulate(const floating *data, const index_t *ind,
                 _sacc(g + c * p, d, data + lo, ind + lo, nnz)
                 gb[c] += d
         else:
-            total += _single_loss(loss, _sdot(data + lo, ind + lo, nnz, W) + b[0],
+            total += _single_loss(loss, epsilon, _sdot(data + lo, ind + lo, nnz, W) + b[0],
                                   y[i], wi, &d, &block)
             _sacc(g, d, data + lo, ind + lo, nnz)
             gb[0] += d
@@ -121,7 +121,7 @@ cdef double _chunked_gradient(const floating *data, const index_t *ind,
                               const index_t *indptr, const floating *y,
                               const floating *sw, const floating *W,
                               const floating *b, Py_ssize_t p, int k,
-                              int loss, const int64_t *rows, Py_ssize_t start,
+                              int loss, double epsilon, const int64_t *rows, Py_ssize_t start,
                               Py_ssize_t end, double *work, Py_ssize_t width,
                               Py_ssize_t n_chunks, int n_threads) noexcept nogil:
     """As _dense._chunked_gradient: chunk buffers summed in chunk order, so
@@ -133,7 +133,7 @@ cdef double _chunked_gradient(const floating *data, const index_t *ind,
     if n_chunks <= 1:
         for j in range(n_grad):
             work[j] = 0.0
-        return _accumulate(data, ind, indptr, y, sw, W, b, p, k, loss, rows,
+        return _accumulate(data, ind, indptr, y, sw, W, b, p, k, loss, epsilon, rows,
                            start, end, work)
     for c in prange(n_chunks, schedule='static', num_threads=n_threads):
         buf = work + c * width
@@ -142,7 +142,7 @@ cdef double _chunked_gradient(const floating *data, const index_t *ind,
         cs = start + (m * c) // n_chunks
         ce = start + (m * (c + 1)) // n_chunks
         buf[width - 1] = _accumulate(data, ind, indptr, y, sw, W, b, p, k,
-                                     loss, rows, cs, ce, buf)
+                                     loss, epsilon, rows, cs, ce, buf)
     _reduce_chunks(work, width, n_grad, n_chunks, n_threads)
     for c in range(n_chunks):
         total += work[c * width + width - 1]
@@ -171,13 +171,13 @@ cdef double _validation_score(const Config *cfg, const floating *data,
             hit += sw[i] * (best == <Py_ssize_t>y[i])
         else:
             zi = _sdot(data + lo, ind + lo, nnz, W) + b[0]
-            if cfg.loss == DESCEND_SQUARED:
+            if descend_loss_is_regression(cfg.loss):
                 r = zi - y[i]
                 hit += sw[i] * r * r
             else:
                 hit += sw[i] * ((zi > 0.0) == (y[i] > 0.5))
         total += sw[i]
-    if cfg.loss == DESCEND_SQUARED:
+    if descend_loss_is_regression(cfg.loss):
         return 1.0 - hit / cfg.val_sst if cfg.val_sst > 0.0 else 0.0
     return hit / total
 
@@ -238,7 +238,7 @@ def run_epochs(const floating[::1] data, const index_t[::1] indices,
                                    &inv_sigma[0], p, k)
             if cfg.batch_size == 0:
                 total = _chunked_gradient(dp, ip, pp, &y[0], &sw[0], Wr, br, p, k,
-                                          cfg.loss, all_rows, 0, n, &work[0, 0],
+                                          cfg.loss, cfg.epsilon, all_rows, 0, n, &work[0, 0],
                                           width, work.shape[0], cfg.n_threads)
                 objective = total / cfg.sw_sum + _penalty(&cfg, Wp, kp)
                 eta = _eta(&cfg, sc[SC_T] + 1.0, epoch, sc[SC_ETA_ADAPTIVE],
@@ -267,7 +267,7 @@ def run_epochs(const floating[::1] data, const index_t[::1] indices,
                         lo = pp[i]
                         nnz = pp[i + 1] - lo
                         total += _single_loss(
-                            cfg.loss, scale * _sdot(dp + lo, ip + lo, nnz, Wp) + bp[0],
+                            cfg.loss, cfg.epsilon, scale * _sdot(dp + lo, ip + lo, nnz, Wp) + bp[0],
                             y[i], sw[i], &d, &block)
                         d *= sw_scale
                         sc[SC_T] += 1.0
@@ -295,7 +295,7 @@ def run_epochs(const floating[::1] data, const index_t[::1] indices,
                             if n_chunks > work.shape[0]:
                                 n_chunks = work.shape[0]
                         total += _chunked_gradient(dp, ip, pp, &y[0], &sw[0], Wr, br,
-                                                   p, k, cfg.loss, rows, s, end,
+                                                   p, k, cfg.loss, cfg.epsilon, rows, s, end,
                                                    &work[0, 0], width, n_chunks,
                                                    cfg.n_threads)
                         sc[SC_T] += 1.0
