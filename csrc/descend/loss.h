@@ -26,13 +26,6 @@ enum descend_loss_kind {
     DESCEND_SQUARED_EPSILON_INSENSITIVE = 9   /* max(0, |z - y| - eps)^2      */
 };
 
-/* Regression losses (validation score R^2); the others classify. */
-static inline int descend_loss_is_regression(int kind)
-{
-    return kind == DESCEND_SQUARED || kind == DESCEND_HUBER
-        || kind == DESCEND_EPSILON_INSENSITIVE
-        || kind == DESCEND_SQUARED_EPSILON_INSENSITIVE;
-}
 
 /* 0.5 (z - y)^2 and its derivative z - y. */
 static inline double descend_squared_loss(double z, double y, double *dloss)

@@ -82,6 +82,13 @@ class Problem:
     loss: int
     n_outputs: int
     epsilon: float = 0.1
+    #: real-valued targets (R^2 validation score, unstratified split); None:
+    #: from the loss (a classifier may train on a regression loss of +-1)
+    regression: bool | None = None
+
+    def __post_init__(self):
+        if self.regression is None:
+            self.regression = self.loss in REGRESSION_LOSSES
 
 
 @dataclass
@@ -290,8 +297,7 @@ def validation_split(problem, settings):
     from sklearn.model_selection import ShuffleSplit, StratifiedShuffleSplit
 
     n = problem.X.shape[0]
-    regression = problem.loss in REGRESSION_LOSSES
-    splitter_class = ShuffleSplit if regression else StratifiedShuffleSplit
+    splitter_class = ShuffleSplit if problem.regression else StratifiedShuffleSplit
     splitter = splitter_class(test_size=settings.validation_fraction,
                               random_state=settings.seed % 2**32)
     try:
@@ -365,12 +371,12 @@ def _config(problem, settings, rows, val_rows, sw_sum, eta0):
     full_batch = settings.batch_size is None or settings.batch_size >= len(rows)
     n_updates_per_epoch = 1 if full_batch else -(-len(rows) // settings.batch_size)
     val_sst = 0.0
-    if settings.early_stopping and problem.loss in REGRESSION_LOSSES:
+    if settings.early_stopping and problem.regression:
         yv = problem.y[val_rows].astype(np.float64)
         wv = problem.sample_weight[val_rows].astype(np.float64)
         val_sst = float(wv @ (yv - (wv @ yv) / wv.sum()) ** 2)
     return dict(
-        loss=problem.loss, epsilon=float(problem.epsilon),
+        loss=problem.loss, epsilon=float(problem.epsilon), regression=problem.regression,
         fit_intercept=settings.fit_intercept,
         scale=settings.scale_features,
         rows_identity=full_batch and len(rows) == problem.X.shape[0],

@@ -69,6 +69,7 @@ cdef struct Config:
     # the model and data
     int loss
     double epsilon          # margin of the huber / epsilon-insensitive losses
+    bint regression         # validation score R^2 (else accuracy of sign(z))
     bint fit_intercept
     bint scale              # implicit standardisation through mu/inv_sigma
     bint rows_identity      # full batch over rows 0..n-1 (no index array)

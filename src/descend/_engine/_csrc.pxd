@@ -13,7 +13,6 @@ cdef extern from "descend/loss.h" nogil:
         DESCEND_HUBER
         DESCEND_EPSILON_INSENSITIVE
         DESCEND_SQUARED_EPSILON_INSENSITIVE
-    bint descend_loss_is_regression(int kind)
     double descend_margin_loss(int kind, double z, double y, double eps,
                                double *dloss)
     double descend_squared_loss(double z, double y, double *dloss)

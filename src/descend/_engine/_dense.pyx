@@ -183,13 +183,13 @@ cdef double _validation_score(const Config *cfg, const floating *X,
             hit += sw[i] * (best == <Py_ssize_t>y[i])
         else:
             zi = _dot(X + i * p, W, p) + b[0]
-            if descend_loss_is_regression(cfg.loss):
+            if cfg.regression:
                 r = zi - y[i]
                 hit += sw[i] * r * r
             else:
                 hit += sw[i] * ((zi > 0.0) == (y[i] > 0.5))
         total += sw[i]
-    if descend_loss_is_regression(cfg.loss):
+    if cfg.regression:
         return 1.0 - hit / cfg.val_sst if cfg.val_sst > 0.0 else 0.0
     return hit / total
 
