@@ -9,10 +9,32 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
-from descend import LinearRegression, LogisticRegression
+from descend import LinearRegression, LogisticRegression, SGDClassifier, SGDRegressor
+
+ALL = (LinearRegression, LogisticRegression, SGDClassifier, SGDRegressor)
 
 
-@parametrize_with_checks([LinearRegression(), LogisticRegression()])
+def expected_failed_checks(estimator):
+    """The checks SGD estimators fail by design, with why."""
+    if not isinstance(estimator, (SGDClassifier, SGDRegressor)):
+        return {}
+    failures = {
+        "check_sample_weight_equivalence_on_dense_data":
+            "per-sample SGD visits a repeated row twice, in shuffled order; a weight "
+            "of 2 is one larger step (scikit-learn's SGD fails this check too)",
+        "check_sample_weight_equivalence_on_sparse_data":
+            "as on dense data",
+    }
+    if isinstance(estimator, SGDRegressor):
+        reason = ("the check's data (features ~ N(100, 1)) with scikit-learn's default "
+                  "step eta0=0.01 diverges; descend raises DivergenceError where "
+                  "scikit-learn returns coefficients of ~1e11 (R^2 ~ -1e26)")
+        failures.update({name: reason for name in (
+            "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in")})
+    return failures
+
+
+@parametrize_with_checks([cls() for cls in ALL], expected_failed_checks=expected_failed_checks)
 def test_sklearn_estimator_checks(estimator, check):
     # the checks use unscaled toy data and default max_iter: an unconverged
     # fit is expected there and not what they test
@@ -43,7 +65,7 @@ def test_docstrings_document_every_parameter():
     import inspect
     import re
 
-    for cls in (LinearRegression, LogisticRegression):
+    for cls in ALL:
         documented = set(re.findall(r"^    (\w+) : ", cls.__doc__, flags=re.M))
         params = set(inspect.signature(cls).parameters)
         assert params <= documented, params - documented
@@ -53,7 +75,7 @@ def test_docstrings_document_every_parameter():
                 if name != "self":
                     assert re.search(rf"^\s+{name} : ", doc, flags=re.M), (cls, method, name)
     # the table and the documentation agree on every default
-    for cls in (LinearRegression, LogisticRegression):
+    for cls in ALL:
         for name, param in inspect.signature(cls).parameters.items():
             shown = f'"{param.default}"' if isinstance(param.default, str) else repr(param.default)
             header = re.search(rf"^    {name} : .*, default=(.*)$", cls.__doc__, flags=re.M)

@@ -7,9 +7,10 @@ from ._history import History
 from ._linear import LinearRegression
 from ._logistic import LogisticRegression
 from ._plotting import plot_histories
+from ._sgd import SGDClassifier, SGDRegressor
 from ._solver import DivergenceError
 
 __version__ = "0.1.0"
 
 __all__ = ["DivergenceError", "History", "LinearRegression", "LogisticRegression",
-           "__version__", "plot_histories"]
+           "SGDClassifier", "SGDRegressor", "__version__", "plot_histories"]

@@ -172,22 +172,32 @@ def store_parameters(estimator, parameters):
             setattr(estimator, name, value)
 
 
-def fill_docstring(cls):
+def fill_docstring(cls=None, *, extra_docs=None):
     """Fill ``{name}`` placeholders of ``cls.__doc__`` from PARAMETER_DOCS
-    (with the class's own defaults) and FITTED_ATTRIBUTE_DOCS."""
+    and ``extra_docs`` (with the class's own defaults) and
+    FITTED_ATTRIBUTE_DOCS.  ``{parameters}`` stands for PARAMETER_DOCS in
+    its order, ``{signature_parameters}`` for every documented parameter of
+    the signature in signature order.  Use as ``@fill_docstring`` or
+    ``@fill_docstring(extra_docs=...)``."""
     import inspect
+
+    if cls is None:
+        return lambda c: fill_docstring(c, extra_docs=extra_docs)
 
     def shown(value):
         return f'"{value}"' if isinstance(value, str) else repr(value)
 
+    docs = {**PARAMETER_DOCS, **(extra_docs or {})}
     defaults = {name: shown(param.default)
                 for name, param in inspect.signature(cls.__init__).parameters.items()}
     entries = {name: text.format(default=defaults[name])
-               for name, text in PARAMETER_DOCS.items()}
+               for name, text in docs.items() if name in defaults}
     indent = "    "
     entries = {name: text.replace("\n", "\n" + indent) for name, text in entries.items()}
     entries["fitted_attributes"] = FITTED_ATTRIBUTE_DOCS.replace("\n", "\n" + indent)
+    in_signature = "\n    ".join("{%s}" % name for name in defaults if name in docs)
     doc = cls.__doc__.replace("{parameters}", PARAMETERS_BLOCK)
+    doc = doc.replace("{signature_parameters}", in_signature)
     cls.__doc__ = doc.format(**entries)
     return cls
 
@@ -259,11 +269,11 @@ class GradientDescentEstimator(BaseEstimator):
         """The constraints table, then the checks that involve two parameters."""
         check_parameters(self)
         name = type(self).__name__
-        if self.learning_rate == "optimal" and (self.alpha == 0 or self.penalty is None):
+        if self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError(
-                f"learning_rate='optimal' of {name} needs a penalty with alpha > 0 "
-                f"(its step is 1/(alpha*(t0+t))); got penalty={self.penalty!r}, "
-                f"alpha={self.alpha!r}. Use another learning_rate or set alpha.")
+                f"alpha must be > 0 since learning_rate is 'optimal' ({name}'s "
+                f"step is 1/(alpha*(t0+t)); with penalty=None alpha sets the step "
+                f"alone); got alpha={self.alpha!r}. Use another learning_rate or set alpha.")
         if self.learning_rate == "line_search":
             if self.batch_size is not None:
                 raise ValueError(
@@ -281,7 +291,8 @@ class GradientDescentEstimator(BaseEstimator):
 
     def _settings(self, n_threads=None):
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
-        r = {"l2": 0.0, "l1": 1.0, "elasticnet": float(self.l1_ratio), None: 0.0}[self.penalty]
+        r = (float(self.l1_ratio) if self.penalty == "elasticnet"
+             else {"l2": 0.0, "l1": 1.0, None: 0.0}[self.penalty])
         alpha = 0.0 if self.penalty is None else float(self.alpha)
         average = int(self.average) if not isinstance(self.average, (bool, np.bool_)) \
             else int(bool(self.average))
@@ -292,7 +303,8 @@ class GradientDescentEstimator(BaseEstimator):
             learning_rate=self.learning_rate, eta0=self.eta0,
             power_t=float(self.power_t), decay_rate=float(self.decay_rate),
             decay_steps=int(self.decay_steps), warmup_epochs=float(self.warmup_epochs),
-            l2=alpha * (1.0 - r), l1=alpha * r, clip_norm=self.clip_norm,
+            l2=alpha * (1.0 - r), l1=alpha * r, schedule_alpha=float(self.alpha),
+            clip_norm=self.clip_norm,
             average=average, fit_intercept=bool(self.fit_intercept),
             scale_features=bool(self.scale_features), max_iter=int(self.max_iter),
             tol=None if self.tol is None else float(self.tol),

@@ -117,3 +117,36 @@ class History(Sequence):
             return f"History(empty, stop_reason={self.stop_reason!r})"
         return (f"History({len(self)} epochs, objective {self[-1]['objective']:.6g}, "
                 f"stop_reason={self.stop_reason!r})")
+
+
+def combine_histories(histories):
+    """One History for a one-vs-rest fit from its per-class Histories.
+
+    Epoch e's objective is the sum of the classes' objectives (the
+    one-vs-rest objective; a class that stopped earlier keeps its last
+    value), grad_norm the norm over all classes, updates their sum,
+    seconds and learning_rate the largest, validation_score the mean.  The
+    stop reason is "tol" when every class converged, else the first other
+    reason.
+    """
+    combined = History()
+    tables = [h._rows() for h in histories]
+    n = max(len(t) for t in tables)
+    if n:
+        # every class's record carried forward to the longest fit's epochs
+        full = np.stack([np.vstack([t, np.repeat(t[-1:], n - len(t), axis=0)])
+                         if len(t) else np.full((n, len(COLUMNS)), np.nan) for t in tables])
+        col = {name: j for j, name in enumerate(COLUMNS)}
+        out = np.empty((n, len(COLUMNS)))
+        out[:, col["epoch"]] = np.arange(1, n + 1)
+        out[:, col["objective"]] = full[:, :, col["objective"]].sum(axis=0)
+        out[:, col["grad_norm"]] = np.sqrt((full[:, :, col["grad_norm"]] ** 2).sum(axis=0))
+        out[:, col["learning_rate"]] = full[:, :, col["learning_rate"]].max(axis=0)
+        out[:, col["updates"]] = full[:, :, col["updates"]].sum(axis=0)
+        out[:, col["seconds"]] = full[:, :, col["seconds"]].max(axis=0)
+        out[:, col["validation_score"]] = full[:, :, col["validation_score"]].mean(axis=0)
+        combined._append_block(out)
+    reasons = [h.stop_reason for h in histories]
+    combined.stop_reason = "tol" if all(r == "tol" for r in reasons) else next(
+        r for r in reasons if r != "tol")
+    return combined

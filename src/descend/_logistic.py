@@ -13,47 +13,15 @@ from sklearn.utils.validation import check_is_fitted, validate_data
 from . import _solver
 from ._base import GradientDescentEstimator, fill_docstring, store_parameters
 from ._frames import check_dataframe
+from ._classes import (
+    ClassWeightDict, check_partial_fit_classes, class_weight_vector, encode_labels,
+    partial_fit_labels)
 from ._validation import NONE, Options, check_sample_weight
 
 FLOAT_DTYPES = (np.float64, np.float32)
 #: X: an array-like or a scipy.sparse matrix/array
 MatrixLike = Any
 RandomState = Any  # None, an int, or a numpy RandomState/Generator
-
-
-class _ClassWeightDict:
-    def accepts(self, value):
-        import numbers
-        return isinstance(value, dict) and all(
-            isinstance(w, numbers.Real) and not isinstance(w, bool) and w >= 0
-            and np.isfinite(w) for w in value.values())
-
-    def __str__(self):
-        return "a dict of non-negative finite weights"
-
-
-def _encode_labels(y):
-    """Sorted classes and each sample's class index.
-
-    One sort of y (``np.unique``) and a binary search per sample: half the
-    cost of ``np.unique(return_inverse=True)`` plus scikit-learn's
-    ``type_of_target`` on large y, with the same errors.
-    """
-    try:
-        classes = np.unique(y)
-    except TypeError:
-        raise ValueError(
-            "Unknown label type: y mixes label types (e.g. strings and numbers); "
-            "use labels of one type.") from None
-    if y.dtype.kind == "f" and not np.all(classes == np.floor(classes)):
-        raise ValueError(
-            "Unknown label type: 'continuous'. LogisticRegression needs class labels "
-            "in y; for real-valued targets use descend.LinearRegression.")
-    if len(classes) < 2:
-        raise ValueError(
-            f"y contains only one class ({classes[0]!r}); a classifier needs samples "
-            f"of at least 2 classes to learn from.")
-    return classes, np.searchsorted(classes, y)
 
 
 @fill_docstring
@@ -120,7 +88,7 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
 
     _parameter_constraints = {
         **GradientDescentEstimator._parameter_constraints,
-        "class_weight": [NONE, Options("balanced"), _ClassWeightDict()],
+        "class_weight": [NONE, Options("balanced"), ClassWeightDict()],
     }
 
     def fit(self, X: MatrixLike, y: ArrayLike, sample_weight: ArrayLike | None = None,
@@ -152,7 +120,7 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
         X = check_dataframe(X)
         X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, order="C", accept_sparse="csr",
                              multi_output=False)
-        self.classes_, y_index = _encode_labels(y)
+        self.classes_, y_index = encode_labels(y, type(self).__name__)
         sw = self._sample_weight(sample_weight, y_index, X)
         return self._run_solver(X, np.ascontiguousarray(y_index, dtype=X.dtype), sw,
                                 *self._loss(), coef_init, intercept_init)
@@ -182,31 +150,10 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
         self._check_params()
         X = check_dataframe(X)
         first = not hasattr(self, "classes_")
-        if first and classes is None:
-            raise ValueError(
-                "classes must be passed on the first call to partial_fit: "
-                "every label the model will ever see, e.g. classes=np.unique(y_all).")
-        if self.class_weight == "balanced":
-            raise ValueError(
-                "class_weight='balanced' needs every label at once and is not "
-                "available in partial_fit; pass a dict of class weights.")
+        check_partial_fit_classes(self, classes, first)
         X, y = validate_data(self, X, y, dtype=self._partial_dtypes(), order="C", accept_sparse="csr",
                              multi_output=False, reset=not hasattr(self, "n_features_in_"))
-        # classes_ is set only once the first call's input is known to be valid
-        if first:
-            self.classes_ = _encode_labels(np.asarray(classes))[0]
-        elif classes is not None and not np.array_equal(
-                np.unique(np.asarray(classes)), self.classes_):
-            raise ValueError(
-                f"classes={classes!r} differs from the classes of the first call "
-                f"({self.classes_!r}).")
-        y_index = np.searchsorted(self.classes_, y)
-        unknown = (y_index >= len(self.classes_)) | (
-            self.classes_[np.minimum(y_index, len(self.classes_) - 1)] != y)
-        if np.any(unknown):
-            raise ValueError(
-                f"y has labels not in classes_ {self.classes_!r}: "
-                f"{np.unique(np.asarray(y)[unknown])[:5]!r}.")
+        y_index = partial_fit_labels(self, y, classes, first)
         sw = self._sample_weight(sample_weight, y_index, X)
         return self._run_partial(X, np.ascontiguousarray(y_index, dtype=X.dtype), sw,
                                  *self._loss())
@@ -223,18 +170,7 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         if self.class_weight is None:
             return sw
-        if self.class_weight == "balanced":
-            counts = np.bincount(y_index, minlength=len(self.classes_))
-            per_class = len(y_index) / (len(self.classes_) * np.maximum(counts, 1))
-        else:
-            per_class = np.ones(len(self.classes_))
-            for label, weight in self.class_weight.items():
-                where = np.flatnonzero(self.classes_ == label)
-                if not len(where):
-                    raise ValueError(
-                        f"class_weight has label {label!r}, which is not among the "
-                        f"classes {self.classes_!r}.")
-                per_class[where[0]] = weight
+        per_class = class_weight_vector(self.class_weight, self.classes_, y_index)
         weights = sw * per_class[y_index].astype(X.dtype)
         if not weights.sum() > 0:
             raise ValueError("class_weight and sample_weight leave no positive weight.")

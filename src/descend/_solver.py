@@ -110,6 +110,7 @@ class Settings:
     warmup_epochs: float = 0.0
     l2: float = 0.0
     l1: float = 0.0
+    schedule_alpha: float = 0.0
     clip_norm: float | None = None
     average: int = 0
     fit_intercept: bool = True
@@ -366,7 +367,9 @@ class Engine:
 
 def _config(problem, settings, rows, val_rows, sw_sum, eta0):
     l1 = settings.l1
-    alpha = settings.l1 + settings.l2
+    # the "optimal" schedule's alpha: the penalty's, or (penalty=None, as in
+    # scikit-learn's SGD) the estimator's alpha, used for the step alone
+    alpha = settings.l1 + settings.l2 or settings.schedule_alpha
     typw = np.sqrt(1.0 / np.sqrt(alpha)) if alpha > 0 else 1.0
     full_batch = settings.batch_size is None or settings.batch_size >= len(rows)
     n_updates_per_epoch = 1 if full_batch else -(-len(rows) // settings.batch_size)
@@ -389,7 +392,7 @@ def _config(problem, settings, rows, val_rows, sw_sum, eta0):
         schedule=SCHEDULES.get(settings.learning_rate, 0), eta0=eta0,
         power_t=settings.power_t, decay_rate=settings.decay_rate,
         decay_steps=settings.decay_steps, max_iter=settings.max_iter,
-        optimal_t0=1.0 / (typw * alpha) if alpha > 0 else 1.0,
+        optimal_t0=1.0 / (typw * alpha) if alpha > 0 else 1.0, optimal_alpha=alpha,
         warmup_updates=settings.warmup_epochs * n_updates_per_epoch,
         tol=-1.0 if settings.tol is None else settings.tol,
         n_iter_no_change=float(settings.n_iter_no_change),
@@ -397,8 +400,12 @@ def _config(problem, settings, rows, val_rows, sw_sum, eta0):
         keep_best=settings.keep_best, evaluate_only=False)
 
 
-def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None):
+def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None,
+          quiet=False):
     """Run up to ``epochs`` (default settings.max_iter) epochs; return a Result.
+
+    ``quiet`` leaves the ConvergenceWarnings to the caller (one-vs-rest fits
+    warn once for all their classes, see ``warn_not_converged``).
 
     A new Engine starts from (coef, intercept) (zeros by default); a given
     Engine continues (partial_fit).  Divergence restores the coefficients of
@@ -487,15 +494,22 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
         exc.result = result
         raise exc
     engine.history.stop_reason = stop_reason or ("tol" if converged else "max_iter")
-    _warn_if_rising(engine.history, settings, full_batch)
-    if (stop_reason is None and not converged and settings.tol is not None
-            and epochs is None):
+    if not quiet:
+        _warn_if_rising(engine.history, settings, full_batch)
+        if epochs is None:
+            warn_not_converged(engine.history, settings, stacklevel=4)
+    return result, engine
+
+
+def warn_not_converged(history, settings, stacklevel=3):
+    """The ConvergenceWarning of a fit that ``max_iter`` ended while its
+    monitored value was still improving (not when tol=None asked for it)."""
+    if history.stop_reason == "max_iter" and settings.tol is not None:
         warnings.warn(
             f"Maximum number of epochs ({settings.max_iter}) reached and the "
             f"monitored objective still improved by more than tol={settings.tol} "
             f"within the last {settings.n_iter_no_change} epochs. Increase "
-            f"max_iter, or raise tol.", ConvergenceWarning, stacklevel=3)
-    return result, engine
+            f"max_iter, or raise tol.", ConvergenceWarning, stacklevel=stacklevel)
 
 
 def _warn_if_rising(history, settings, full_batch):

@@ -96,6 +96,7 @@ cdef struct Config:
     Py_ssize_t decay_steps
     Py_ssize_t max_iter
     double optimal_t0
+    double optimal_alpha    # alpha of the "optimal" schedule (also without a penalty)
     double warmup_updates   # 0: no warm-up
     # stopping
     double tol              # < 0: off
@@ -188,7 +189,7 @@ cdef inline double _eta(const Config *cfg, double t, Py_ssize_t epoch,
     if cfg.schedule == SCHEDULE_INVSCALING:
         eta = cfg.eta0 / pow(t, cfg.power_t)
     elif cfg.schedule == SCHEDULE_OPTIMAL:
-        eta = 1.0 / (cfg.l2 + cfg.l1) / (cfg.optimal_t0 + t - 1.0)
+        eta = 1.0 / cfg.optimal_alpha / (cfg.optimal_t0 + t - 1.0)
     elif cfg.schedule == SCHEDULE_ADAPTIVE:
         eta = eta_adaptive
     elif cfg.schedule == SCHEDULE_EXPONENTIAL:

@@ -1,0 +1,96 @@
+"""Class labels and class weights: what the classifiers share."""
+from __future__ import annotations
+
+import numbers
+
+import numpy as np
+
+
+class ClassWeightDict:
+    """Constraint: a dict of non-negative finite class weights."""
+
+    def accepts(self, value):
+        return isinstance(value, dict) and all(
+            isinstance(w, numbers.Real) and not isinstance(w, bool) and w >= 0
+            and np.isfinite(w) for w in value.values())
+
+    def __str__(self):
+        return "a dict of non-negative finite weights"
+
+
+def encode_labels(y, name):
+    """Sorted classes and each sample's class index.
+
+    One sort of y (``np.unique``) and a binary search per sample: half the
+    cost of ``np.unique(return_inverse=True)`` plus scikit-learn's
+    ``type_of_target`` on large y, with the same errors.
+    """
+    try:
+        classes = np.unique(y)
+    except TypeError:
+        raise ValueError(
+            "Unknown label type: y mixes label types (e.g. strings and numbers); "
+            "use labels of one type.") from None
+    if y.dtype.kind == "f" and not np.all(classes == np.floor(classes)):
+        raise ValueError(
+            f"Unknown label type: 'continuous'. {name} needs class labels in y; for "
+            f"real-valued targets use a regressor (descend.LinearRegression or "
+            f"descend.SGDRegressor).")
+    if len(classes) < 2:
+        raise ValueError(
+            f"y contains only one class ({classes[0]!r}); a classifier needs samples "
+            f"of at least 2 classes to learn from.")
+    return classes, np.searchsorted(classes, y)
+
+
+def partial_fit_labels(estimator, y, classes, first):
+    """Class indices of y for partial_fit; sets ``classes_`` on the first
+    call (from ``classes``, required then), checks them later.  Call it
+    after X and y are validated, so a bad first call leaves no classes_."""
+    if first:
+        estimator.classes_ = encode_labels(np.asarray(classes), type(estimator).__name__)[0]
+    elif classes is not None and not np.array_equal(
+            np.unique(np.asarray(classes)), estimator.classes_):
+        raise ValueError(
+            f"classes={classes!r} differs from the classes of the first call "
+            f"({estimator.classes_!r}).")
+    known = estimator.classes_
+    y_index = np.searchsorted(known, y)
+    unknown = (y_index >= len(known)) | (known[np.minimum(y_index, len(known) - 1)] != y)
+    if np.any(unknown):
+        raise ValueError(
+            f"y has labels not in classes_ {known!r}: "
+            f"{np.unique(np.asarray(y)[unknown])[:5]!r}.")
+    return y_index
+
+
+def check_partial_fit_classes(estimator, classes, first):
+    """The checks of partial_fit that come before the data's."""
+    if first and classes is None:
+        raise ValueError(
+            "classes must be passed on the first call to partial_fit: "
+            "every label the model will ever see, e.g. classes=np.unique(y_all).")
+    if estimator.class_weight == "balanced":
+        raise ValueError(
+            "class_weight='balanced' needs every label at once and is not "
+            "available in partial_fit; pass a dict of class weights.")
+
+
+def class_weight_vector(class_weight, classes, y_index):
+    """Weight of each class (in ``classes`` order): 1 when None, a dict's
+    value (missing labels weigh 1), or "balanced": ``n_samples / (n_classes
+    * count(label))`` as scikit-learn."""
+    if class_weight is None:
+        return np.ones(len(classes))
+    if class_weight == "balanced":
+        counts = np.bincount(y_index, minlength=len(classes))
+        return len(y_index) / (len(classes) * np.maximum(counts, 1))
+    per_class = np.ones(len(classes))
+    for label, weight in class_weight.items():
+        where = np.flatnonzero(classes == label)
+        if not len(where):
+            raise ValueError(
+                f"class_weight has label {label!r}, which is not among the "
+                f"classes {classes!r}.")
+        per_class[where[0]] = weight
+    return per_class
