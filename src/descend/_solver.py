@@ -62,10 +62,12 @@ RUNNING, CONVERGED, DIVERGED = 0, 1, 2
 LINE_SEARCH_GROW, LINE_SEARCH_SHRINK = 1.25, 0.5
 
 
-class DivergenceError(FloatingPointError):
+class DivergenceError(FloatingPointError, ValueError):
     """Raised when the objective or the coefficients stop being finite.
 
-    ``result`` holds the fit up to the last finite epoch."""
+    A FloatingPointError, and a ValueError as scikit-learn's SGD raises for
+    the same event (so code written for either catches it).  ``result``
+    holds the fit up to the last finite epoch."""
 
     result = None
 
@@ -485,7 +487,8 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
     if status == DIVERGED:
         engine.history.stop_reason = "diverged"
         exc = DivergenceError(
-            f"The fit diverged at epoch {engine.n_epochs + 1}: the objective or "
+            f"Floating-point under-/overflow: the fit diverged at epoch "
+            f"#{engine.n_epochs + 1}: the objective or "
             f"the coefficients became non-finite or grew more than 1e10-fold "
             f"(step size {eta0:.3g}). The "
             f"coefficients of the last finite epoch ({engine.n_epochs}) were kept. "
