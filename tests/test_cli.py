@@ -113,7 +113,8 @@ N_ROWS = 160
 def files(tmp_path_factory):
     """Small data files: a classification CSV (text labels, target in the
     middle), a regression CSV (target last), an npz with X and y, an npz
-    holding one 2-D array (target first), and an svmlight file."""
+    holding one 2-D array (target first), an svmlight file (classes), a
+    regression svmlight file, and a three-class CSV (clusters)."""
     folder = tmp_path_factory.mktemp("data")
     rng = np.random.default_rng(0)
     X = rng.standard_normal((N_ROWS, 3)) * [1.0, 10.0, 0.1] + [0.0, 50.0, -2.0]
@@ -122,7 +123,8 @@ def files(tmp_path_factory):
                       "yes", "no")
     y_reg = Z @ [3.0, -2.0, 0.5] + 1.0 + 0.1 * rng.standard_normal(N_ROWS)
     paths = {name: folder / name for name in
-             ("class.csv", "reg.csv", "xy.npz", "table.npz", "data.svm")}
+             ("class.csv", "reg.csv", "xy.npz", "table.npz", "data.svm", "reg.svm",
+              "three.csv")}
     with open(paths["class.csv"], "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow(["height", "label", "weight", "age"])
@@ -137,6 +139,14 @@ def files(tmp_path_factory):
     np.savez(paths["table.npz"], np.column_stack([y_class, X]))
     from sklearn.datasets import dump_svmlight_file
     dump_svmlight_file(X, y_class, str(paths["data.svm"]))
+    dump_svmlight_file(X, y_reg, str(paths["reg.svm"]))
+    species = np.repeat(["a", "b", "c"], N_ROWS // 4)
+    centres = {"a": [0.0, 0.0], "b": [4.0, 0.0], "c": [0.0, 4.0]}
+    points = np.array([centres[s] for s in species]) + rng.standard_normal((len(species), 2))
+    with open(paths["three.csv"], "w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["x1", "x2", "species"])
+        writer.writerows([*row, s] for row, s in zip(points.tolist(), species))
     paths["labels"] = labels
     return paths
 
@@ -338,6 +348,199 @@ def test_parquet(files, tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------
+# the sgd models (SGDClassifier, SGDRegressor)
+
+
+def epoch_numbers(stdout):
+    return [int(line.split()[1]) for line in stdout.splitlines() if line.startswith("epoch ")]
+
+
+def test_sgd_classifier_csv_hinge_then_predict(files, tmp_path):
+    """The default loss (hinge) gives no probabilities: accuracy only, and
+    predictions without proba_ columns."""
+    model, pred = tmp_path / "hinge.joblib", tmp_path / "pred.csv"
+    result = run("train", str(files["class.csv"]), "--target", "label",
+                 "--model", "sgd-classifier", "--out", str(model))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("descend: SGDClassifier(loss='hinge') on ")
+    assert "target 'label': 2 classes (no, yes)\n" in out
+    n_epochs = int(re.search(r"stopped after (\d+) epochs", out).group(1))
+    assert epoch_numbers(out) == list(range(1, n_epochs + 1))
+    assert metric("accuracy", out) > 0.85
+    assert "log loss" not in out
+    result = run("predict", str(model), str(files["class.csv"]), "--out", str(pred))
+    assert result.returncode == 0, result.stderr
+    with open(pred, newline="") as f:
+        rows = list(csv.reader(f))
+    assert rows[0] == ["prediction"]
+    assert len(rows) == N_ROWS + 1
+    assert np.mean(np.array(rows[1:]).ravel() == files["labels"]) > 0.85
+
+
+def test_sgd_classifier_svmlight_log_loss_then_predict(files, tmp_path, capsys):
+    """log_loss gives probabilities: the held-out log loss, and proba_
+    columns; the svmlight matrix stays CSR (standardised in the solver)."""
+    import joblib
+
+    model = tmp_path / "log.joblib"
+    result = run("train", str(files["data.svm"]), "--model", "sgd-classifier",
+                 "--loss", "log_loss", "--quiet", "--out", str(model))
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert out.startswith("descend: SGDClassifier(loss='log_loss') on ")
+    assert "3 features, standardised inside the solver)" in out
+    assert metric("accuracy", out) > 0.8
+    assert 0 < metric("log loss", out) < 1.5
+    bundle = joblib.load(model)
+    assert bundle["sparse_input"] and bundle["scaler"] is None
+    outputs = []
+    for data in (files["data.svm"], files["xy.npz"]):
+        code, text, err = in_process(capsys, "predict", model, data)
+        assert code == 0, err
+        rows = list(csv.reader(text.splitlines()))
+        assert rows[0] == ["prediction", "proba_0", "proba_1"]
+        outputs.append(np.array(rows[1:], dtype=float))
+    np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-10)
+    np.testing.assert_allclose(outputs[0][:, 1:].sum(axis=1), 1.0, rtol=1e-12)
+
+
+@pytest.mark.parametrize("data, options", [
+    ("reg.csv", ["--loss", "huber", "--epsilon", "0.5"]),
+    ("reg.svm", []),
+])
+def test_sgd_regressor_csv_and_svmlight_then_predict(data, options, files, tmp_path,
+                                                      capsys):
+    import joblib
+
+    model = tmp_path / "reg.joblib"
+    result = run("train", str(files[data]), "--model", "sgd-regressor", "--quiet",
+                 "--out", str(model), *options)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    loss = options[1] if options else "squared_error"
+    assert out.startswith(f"descend: SGDRegressor(loss='{loss}') on ")
+    assert metric("R2", out) > 0.95
+    assert 0 < metric("RMSE", out) < 1.0
+    code, text, err = in_process(capsys, "predict", model, files[data])
+    assert code == 0, err
+    rows = list(csv.reader(text.splitlines()))
+    assert rows[0] == ["prediction"] and len(rows) == N_ROWS + 1
+    bundle = joblib.load(model)
+    assert bundle["estimator"].intercept_.shape == (1,)
+    if data == "reg.csv":
+        X = np.loadtxt(files["reg.csv"], delimiter=",", skiprows=1)[:, :3]
+        expected = bundle["estimator"].predict(bundle["scaler"].transform(X))
+        np.testing.assert_array_equal(np.array(rows[1:], dtype=float).ravel(), expected)
+
+
+def test_sgd_plot_writes_a_png(files, tmp_path):
+    pytest.importorskip("matplotlib", reason="the plot extra is not installed")
+    curve = tmp_path / "sgd.png"
+    result = run("train", str(files["reg.svm"]), "--model", "sgd-regressor", "--quiet",
+                 "--plot", str(curve))
+    assert result.returncode == 0, result.stderr
+    assert f"saved the convergence plot to {curve}" in result.stdout
+    assert curve.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize("args, fragments", [
+    (["@class.csv", "--target", "label", "--model", "logistic", "--loss", "hinge"],
+     ["--loss applies to --model sgd-classifier and --model sgd-regressor only",
+      "not --model logistic"]),
+    (["@reg.csv", "--model", "sgd-regressor", "--loss", "hinge_loss"],
+     ["argument --loss: invalid choice: 'hinge_loss'", "squared_epsilon_insensitive"]),
+    (["@class.csv", "--target", "label", "--model", "sgd-regressor"],
+     ["--model sgd-regressor needs a numeric target; 'label' holds text"]),
+])
+def test_sgd_failures_exit_2_with_one_line(args, fragments, files):
+    result = run("train", *[str(files[a[1:]]) if a.startswith("@") else a for a in args])
+    one_error_line(result, *fragments)
+
+
+def _fitted(capsys, tmp_path, *args):
+    """The estimator 'descend train ARGS --out' saves."""
+    import joblib
+
+    model = tmp_path / "fitted.joblib"
+    code, out, err = in_process(capsys, "train", *args, "--quiet", "--out", model)
+    assert code == 0, err
+    return joblib.load(model)["estimator"]
+
+
+@pytest.mark.parametrize("name, data", [("sgd-classifier", "data.svm"),
+                                        ("sgd-regressor", "reg.csv")])
+def test_sgd_models_keep_their_own_defaults(name, data, files, tmp_path, capsys):
+    """Options not given keep the estimator's defaults (batch_size=1, the
+    'optimal' / 'invscaling' schedule, eta0=0.01, tol=1e-3, ...); svmlight
+    input only turns on scale_features."""
+    from descend import SGDClassifier, SGDRegressor
+
+    estimator = _fitted(capsys, tmp_path, files[data], "--model", name)
+    expected = (SGDClassifier if name == "sgd-classifier" else SGDRegressor)().get_params()
+    assert type(estimator).__name__ == ("SGDClassifier" if name == "sgd-classifier"
+                                        else "SGDRegressor")
+    params = estimator.get_params()
+    assert params.pop("random_state") == 0
+    expected.pop("random_state")
+    assert params.pop("scale_features") == data.endswith(".svm")
+    expected.pop("scale_features")
+    assert params == expected
+    assert params["batch_size"] == 1
+    assert params["learning_rate"] == ("optimal" if name == "sgd-classifier" else "invscaling")
+
+
+def test_sgd_options_reach_the_estimator(files, tmp_path, capsys):
+    estimator = _fitted(
+        capsys, tmp_path, files["reg.csv"], "--model", "sgd-regressor",
+        "--loss", "epsilon_insensitive", "--epsilon", "0.05", "--batch-size", "none",
+        "--optimizer", "momentum", "--learning-rate", "constant", "--eta0", "0.05",
+        "--alpha", "1e-3", "--penalty", "elasticnet", "--l1-ratio", "0.3",
+        "--max-iter", "40", "--tol", "none", "--early-stopping", "--n-jobs", "1",
+        "--seed", "7")
+    expected = dict(loss="epsilon_insensitive", epsilon=0.05, batch_size=None,
+                    optimizer="momentum", learning_rate="constant", eta0=0.05, alpha=1e-3,
+                    penalty="elasticnet", l1_ratio=0.3, max_iter=40, tol=None,
+                    early_stopping=True, n_jobs=1, random_state=7)
+    params = estimator.get_params()
+    assert {k: params[k] for k in expected} == expected
+    assert estimator.n_iter_ == 40
+    code, out, err = in_process(capsys, "train", files["class.csv"], "--target", "label",
+                                "--model", "sgd-classifier", "--batch-size", "16",
+                                "--penalty", "none", "--learning-rate", "adaptive",
+                                "--scale-features", "--quiet")
+    assert code == 0, err
+    assert "3 features, standardised inside the solver)" in out
+    assert metric("accuracy", out) > 0.85
+
+
+def test_sgd_classifier_one_vs_rest(files, capsys):
+    """More than two classes: one binary problem per class, in threads; the
+    combined per-epoch lines come after the fit, numbered once."""
+    code, out, err = in_process(capsys, "train", files["three.csv"], "--model",
+                                "sgd-classifier", "--loss", "modified_huber", "--n-jobs", "2")
+    assert code == 0, err
+    assert "target 'species': 3 classes (a, b, c)" in out
+    assert "one-vs-rest: 3 binary problems" in out
+    n_epochs = int(re.search(r"stopped after (\d+) epochs", out).group(1))
+    assert epoch_numbers(out) == list(range(1, n_epochs + 1))
+    assert metric("accuracy", out) > 0.9
+    assert 0 < metric("log loss", out) < 1.0
+
+
+def test_progress_of_one_vs_rest_only_moves_forward(files, capsys, monkeypatch):
+    monkeypatch.setitem(sys.modules, "tqdm", None)
+    terminal = _Terminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    code, out, _ = in_process(capsys, "train", files["three.csv"], "--model",
+                              "sgd-classifier", "--progress", "--n-jobs", "2")
+    assert code == 0
+    assert not epoch_numbers(out) and "held-out accuracy" in out
+    shown = [int(e) for e in re.findall(r"epoch (\d+)/1000", terminal.text)]
+    assert shown == sorted(shown) and shown, terminal.text
+
+
+# --------------------------------------------------------------------------
 # descend bench
 
 
@@ -357,15 +560,19 @@ def test_bench_quick_prints_the_table():
                "--learning-rate", "--eta0", "--alpha", "--penalty", "--l1-ratio",
                "--max-iter", "--tol", "--early-stopping", "--n-jobs", "--seed",
                "--scale-features", "--no-standardize", "--test-size", "--out", "--plot",
-               "--quiet", "--progress", "--format", "line_search", "adamw"]),
+               "--quiet", "--progress", "--format", "line_search", "adamw",
+               "sgd-classifier", "sgd-regressor", "--loss", "--epsilon", "hinge",
+               "log_loss", "squared_epsilon_insensitive", "optimal for sgd-classifier",
+               "--model sgd-classifier --loss log_loss"]),
     ("predict", ["MODEL", "DATA", "--out", "--format", "proba_<class>"]),
     ("bench", ["--quick", "--write", "--n-samples", "--n-features"]),
 ])
 def test_help_of_each_command(command, options, capsys):
     code, out, _ = in_process(capsys, command, "--help")
     assert code == 0
+    text = " ".join(out.split())  # as wrapped for any terminal width
     for option in options:
-        assert option in out, option
+        assert option in text, option
 
 
 @pytest.mark.parametrize("case", ["missing file", "bad target", "malformed csv",
@@ -391,6 +598,21 @@ def test_failures_exit_2_with_one_line(case, files, tmp_path):
     (["train", "@class.csv", "--target", "1", "--model", "linear"], "needs a numeric target"),
     (["train", "@class.csv"], "feature column 'label' is not numeric (row 1: 'yes')"),
     (["train", "@reg.csv", "--model", "logistic"], "holds real values"),
+    (["train", "@reg.csv", "--model", "sgd-classifier"],
+     "holds real values (160 distinct ones), not class labels; use --model sgd-regressor"),
+    (["train", "@class.csv", "--target", "label", "--loss", "hinge"],
+     "--loss applies to --model sgd-classifier and --model sgd-regressor only"),
+    (["train", "@reg.csv", "--model", "linear", "--epsilon", "0.1"],
+     "--epsilon applies to --model sgd-classifier"),
+    (["train", "@reg.csv", "--model", "sgd-regressor", "--loss", "hinge"],
+     "--loss hinge is not a loss of --model sgd-regressor; it takes squared_error, huber"),
+    (["train", "@reg.csv", "--model", "sgd-regressor", "--epsilon", "-1"],
+     "'epsilon' parameter of SGDRegressor"),
+    (["train", "@reg.csv", "--model", "sgd-regressor", "--learning-rate", "optimal",
+      "--alpha", "0"], "alpha must be > 0"),
+    (["train", "--model", "sgd-regressor"], "--model sgd-regressor needs a DATA file"),
+    (["train", "@reg.csv", "--model", "sgd-regressor", "--learning-rate", "constant",
+      "--eta0", "1000"], "diverged"),
     (["train", "@xy.npz", "--target", "0"], "holds arrays 'X' and 'y'"),
     (["train", "@table.npz", "--target", "age"], "give a column index"),
     (["train", "@reg.csv", "--alpha", "-1"], "'alpha' parameter"),
@@ -434,12 +656,28 @@ def test_plot_with_an_unknown_image_type(files, tmp_path, capsys):
 
 
 def test_choices_match_the_estimators():
-    """Every choice the command offers is accepted by the estimators."""
-    from descend import LogisticRegression
+    """Every choice the command offers is accepted by each estimator it
+    builds, and every value their constraints tables accept is offered."""
+    from descend import LinearRegression, LogisticRegression, SGDClassifier, SGDRegressor
+    from descend._validation import check_parameters
     from descend.cli import build_parser
 
     train = build_parser()._subparsers._group_actions[0].choices["train"]
     actions = {action.dest: action for action in train._actions}
-    for name in ("optimizer", "learning_rate", "penalty"):
-        for value in actions[name].choices:
-            LogisticRegression(**{name: None if value == "none" else value})._check_params()
+    assert actions["model"].choices == ["linear", "logistic", "sgd-classifier",
+                                        "sgd-regressor"]
+
+    def accepted(cls, name):
+        return [o for form in cls._parameter_constraints[name]
+                for o in getattr(form, "options", ())]
+
+    for cls in (LinearRegression, LogisticRegression, SGDClassifier, SGDRegressor):
+        for name in ("optimizer", "learning_rate", "penalty"):
+            assert set(accepted(cls, name)) <= set(actions[name].choices)
+            for value in actions[name].choices:
+                check_parameters(cls(**{name: None if value == "none" else value}))
+    losses = accepted(SGDClassifier, "loss")
+    assert actions["loss"].choices == losses + [
+        loss for loss in accepted(SGDRegressor, "loss") if loss not in losses]
+    for loss in actions["loss"].choices:
+        check_parameters(SGDClassifier(loss=loss))

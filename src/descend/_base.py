@@ -395,10 +395,12 @@ def _check_init(name, value, shape, public_shape):
         array = np.array(value, dtype=np.float64)
     except (TypeError, ValueError):
         raise TypeError(f"{name} must be numeric; got {value!r:.80}.") from None
+    if array.ndim == 0 and int(np.prod(shape)) == 1:
+        array = array.reshape(shape)  # a number for a single intercept
     if array.shape != tuple(public_shape) and array.shape != tuple(shape):
         raise ValueError(
-            f"{name} has shape {array.shape}; expected {public_shape} for this "
-            f"data (as {name.replace('_init', '_')}).")
+            f"Provided {name} does not match dataset: it has shape {array.shape}; "
+            f"expected {public_shape} for this data (as {name.replace('_init', '_')}).")
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinity.")
     return array.reshape(shape)

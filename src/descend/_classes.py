@@ -72,8 +72,12 @@ def check_partial_fit_classes(estimator, classes, first):
             "every label the model will ever see, e.g. classes=np.unique(y_all).")
     if estimator.class_weight == "balanced":
         raise ValueError(
-            "class_weight='balanced' needs every label at once and is not "
-            "available in partial_fit; pass a dict of class weights.")
+            "class_weight 'balanced' is not supported for partial_fit. In order to use "
+            "'balanced' weights, use compute_class_weight('balanced', classes=classes, "
+            "y=y). In place of y you can use a large enough sample of the full training "
+            "set target to properly estimate the class frequency distributions. Pass "
+            "the resulting weights as the class_weight parameter. ('balanced' needs "
+            "every label at once; partial_fit sees one batch.)")
 
 
 def class_weight_vector(class_weight, classes, y_index):

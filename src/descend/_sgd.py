@@ -9,7 +9,9 @@ scikit-learn: one binary problem per class, solved in parallel threads when
 """
 from __future__ import annotations
 
+import copy
 import dataclasses
+import warnings
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any
@@ -107,13 +109,33 @@ class _SGDEstimator(GradientDescentEstimator):
         "epsilon": [Interval(numbers.Real, 0, None, closed="left")],
         "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both"), NONE],
         "average": [_AverageSGD()],
+        # negative values are deprecated in scikit-learn 1.8, still accepted
+        "power_t": [Interval(numbers.Real, None, None)],
     }
 
     def _check_params(self):
         super()._check_params()
+        if self.power_t < 0:
+            warnings.warn(
+                "Negative values for `power_t` are deprecated in scikit-learn 1.8 (its "
+                "step grows with t); descend accepts them for compatibility only.",
+                FutureWarning, stacklevel=3)
         if self.penalty == "elasticnet" and self.l1_ratio is None:
             raise ValueError(
                 "l1_ratio must be set when penalty is 'elasticnet'; got l1_ratio=None.")
+
+    def _settings(self, n_threads=None):
+        """The base's, and the early-stopping split seeded as scikit-learn
+        seeds it: with random_state as given (a RandomState instance in the
+        state it has before the shuffling seed is drawn from it)."""
+        split_random_state = None
+        if isinstance(self.random_state, numbers.Integral):
+            split_random_state = int(self.random_state)
+        elif isinstance(self.random_state, np.random.RandomState):
+            split_random_state = copy.deepcopy(self.random_state)
+        settings = super()._settings(n_threads)
+        settings.split_random_state = split_random_state
+        return settings
 
     def _check_partial(self):
         if self.early_stopping:
@@ -252,6 +274,9 @@ class SGDClassifier(ClassifierMixin, _SGDEstimator):
     """
 
     _is_regressor = False
+    #: the losses by name (scikit-learn's attribute; values are descend's
+    #: loss codes)
+    loss_functions = {name: (code,) for name, code in CLASSIFICATION_LOSSES.items()}
 
     _parameter_constraints = {
         **_SGDEstimator._parameter_constraints,
@@ -391,6 +416,11 @@ class SGDClassifier(ClassifierMixin, _SGDEstimator):
         for _, weights in columns:
             if not weights.sum() > 0:
                 raise ValueError("class_weight and sample_weight leave no positive weight.")
+        split = None
+        if settings.early_stopping:  # one split of the labels, shared by the classes
+            split = _solver.validation_split(_solver.Problem(
+                X=X, y=y_index, sample_weight=sw, loss=_solver.LOG, n_outputs=1,
+                regression=False), settings)
         n_threads = settings.n_threads
         workers = max(1, min(k, n_threads))
         column_settings = [dataclasses.replace(
@@ -403,7 +433,7 @@ class SGDClassifier(ClassifierMixin, _SGDEstimator):
             problem = _solver.Problem(X=X, y=target, sample_weight=weights,
                                       loss=self._loss_code(), n_outputs=1,
                                       epsilon=float(self.epsilon), regression=False)
-            kwargs = dict(epochs=epochs, quiet=True)
+            kwargs = dict(epochs=epochs, quiet=True, split=split)
             if engines is not None:
                 kwargs["engine"] = engines[c]
             else:
@@ -569,6 +599,7 @@ class SGDRegressor(RegressorMixin, _SGDEstimator):
     """
 
     _is_regressor = True
+    loss_functions = {name: (code,) for name, code in REGRESSION_LOSSES.items()}
 
     _parameter_constraints = {
         **_SGDEstimator._parameter_constraints,

@@ -126,6 +126,10 @@ class Settings:
     callback: object = None
     shuffle: bool = True
     seed: int = 0
+    #: random_state of the early-stopping split (an int or a RandomState),
+    #: for estimators that split as scikit-learn's SGD does; None: seeded
+    #: from ``seed``
+    split_random_state: object = None
     n_threads: int = 1
     verbose: int = 0
 
@@ -301,8 +305,10 @@ def validation_split(problem, settings):
 
     n = problem.X.shape[0]
     splitter_class = ShuffleSplit if problem.regression else StratifiedShuffleSplit
+    random_state = (settings.split_random_state if settings.split_random_state is not None
+                    else settings.seed % 2**32)
     splitter = splitter_class(test_size=settings.validation_fraction,
-                              random_state=settings.seed % 2**32)
+                              random_state=random_state)
     try:
         train, val = next(splitter.split(np.zeros((n, 1)), problem.y))
     except ValueError as exc:
@@ -314,6 +320,10 @@ def validation_split(problem, settings):
         raise ValueError(
             f"early_stopping with validation_fraction={settings.validation_fraction} "
             f"leaves an empty training or validation set for {n} samples.")
+    if not problem.sample_weight[val].sum() > 0:
+        raise ValueError(
+            "The sample weights for validation set are all zero, consider using a "
+            "different random state (or other sample weights, or early_stopping=False).")
     return np.sort(train).astype(np.int64), np.sort(val).astype(np.int64)
 
 
@@ -353,7 +363,7 @@ class Engine:
     def coefficients(self, settings):
         """coef, intercept in X's space (the average when averaging)."""
         W, b = self.W.astype(np.float64), self.b.astype(np.float64)
-        if settings.average and self.n_updates > 0:
+        if settings.average and self.n_updates >= settings.average:
             k, p = self.W.shape
             avg = self.state[ROW_AVERAGE]
             W, b = avg[:k * p].reshape(k, p), avg[k * p:]
@@ -403,11 +413,13 @@ def _config(problem, settings, rows, val_rows, sw_sum, eta0):
 
 
 def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None,
-          quiet=False):
+          quiet=False, split=None):
     """Run up to ``epochs`` (default settings.max_iter) epochs; return a Result.
 
     ``quiet`` leaves the ConvergenceWarnings to the caller (one-vs-rest fits
-    warn once for all their classes, see ``warn_not_converged``).
+    warn once for all their classes, see ``warn_not_converged``); ``split``
+    is a precomputed (training rows, validation rows) for early stopping
+    (one-vs-rest fits share one split of the original labels).
 
     A new Engine starts from (coef, intercept) (zeros by default); a given
     Engine continues (partial_fit).  Divergence restores the coefficients of
@@ -419,7 +431,7 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
     n, p = X.shape
     k = problem.n_outputs
     if settings.early_stopping:
-        rows, val_rows = validation_split(problem, settings)
+        rows, val_rows = split if split is not None else validation_split(problem, settings)
     else:
         rows, val_rows = np.arange(n, dtype=np.int64), np.zeros(1, dtype=np.int64)
     if engine is None:
@@ -487,13 +499,12 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
     if status == DIVERGED:
         engine.history.stop_reason = "diverged"
         exc = DivergenceError(
-            f"Floating-point under-/overflow: the fit diverged at epoch "
-            f"#{engine.n_epochs + 1}: the objective or "
-            f"the coefficients became non-finite or grew more than 1e10-fold "
-            f"(step size {eta0:.3g}). The "
-            f"coefficients of the last finite epoch ({engine.n_epochs}) were kept. "
-            f"Lower eta0 (or use eta0='auto'), or standardise the features "
-            f"(scale_features=True).")
+            f"Floating-point under-/overflow occurred at epoch #{engine.n_epochs + 1}: "
+            f"the fit diverged (the objective or the coefficients became non-finite "
+            f"or grew more than 1e10-fold; step size {eta0:.3g}). The coefficients "
+            f"of the last finite epoch ({engine.n_epochs}) were kept. Lower eta0 (or "
+            f"use eta0='auto'), or pass scale_features=True. Scaling input data with "
+            f"StandardScaler or MinMaxScaler might help.")
         exc.result = result
         raise exc
     engine.history.stop_reason = stop_reason or ("tol" if converged else "max_iter")
@@ -509,10 +520,11 @@ def warn_not_converged(history, settings, stacklevel=3):
     monitored value was still improving (not when tol=None asked for it)."""
     if history.stop_reason == "max_iter" and settings.tol is not None:
         warnings.warn(
-            f"Maximum number of epochs ({settings.max_iter}) reached and the "
-            f"monitored objective still improved by more than tol={settings.tol} "
-            f"within the last {settings.n_iter_no_change} epochs. Increase "
-            f"max_iter, or raise tol.", ConvergenceWarning, stacklevel=stacklevel)
+            f"Maximum number of iteration reached before convergence. Consider "
+            f"increasing max_iter to improve the fit. (max_iter={settings.max_iter} "
+            f"epochs ran and the monitored objective still improved by more than "
+            f"tol={settings.tol} within the last {settings.n_iter_no_change} epochs; "
+            f"raising tol stops earlier.)", ConvergenceWarning, stacklevel=stacklevel)
 
 
 def _warn_if_rising(history, settings, full_batch):

@@ -4,9 +4,14 @@
 scikit-learn's bundled breast-cancer data (standardised, 80/20 stratified
 split), printing one line per epoch, then the held-out accuracy and the fit
 time. ``descend train DATA`` does the same on a CSV, Parquet, NumPy .npz or
-svmlight/libsvm file; ``descend predict`` applies a model saved by
-``descend train --out``; ``descend bench`` runs the speed comparison of
-``benchmarks/compare.py``.
+svmlight/libsvm file, with the model ``--model`` names (``linear``,
+``logistic``, or scikit-learn's SGD estimators ``sgd-classifier`` and
+``sgd-regressor``, which take ``--loss``), e.g.::
+
+    descend train data.svm --model sgd-classifier --loss log_loss --out model.joblib
+
+``descend predict`` applies a model saved by ``descend train --out``;
+``descend bench`` runs the speed comparison of ``benchmarks/compare.py``.
 
 Every expected failure (bad arguments, a missing, unreadable or malformed
 file, a bad hyperparameter) prints one line on stderr and exits with 2.
@@ -27,6 +32,21 @@ MODEL_FORMAT = "descend-model"
 MODEL_FORMAT_VERSION = 1
 
 
+#: --model: the descend estimator and its task.
+MODELS = {
+    "linear": ("LinearRegression", "regression"),
+    "logistic": ("LogisticRegression", "classification"),
+    "sgd-classifier": ("SGDClassifier", "classification"),
+    "sgd-regressor": ("SGDRegressor", "regression"),
+}
+#: the models that take --loss and --epsilon
+SGD_MODELS = ("sgd-classifier", "sgd-regressor")
+#: the model of the same family for the other task (suggested when the
+#: target does not suit the model asked for)
+OTHER_TASK = {"linear": "logistic", "logistic": "linear",
+              "sgd-classifier": "sgd-regressor", "sgd-regressor": "sgd-classifier"}
+
+
 class CLIError(Exception):
     """An expected failure of a command; the message is one line."""
 
@@ -36,6 +56,16 @@ class _Parser(argparse.ArgumentParser):
 
     def error(self, message):
         self.exit(2, f"{self.prog}: error: {message} (see '{self.prog} --help')\n")
+
+
+class _HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """Option help wrapped between words only (not inside 'sgd-classifier')."""
+
+    def _split_lines(self, text, width):
+        import textwrap
+
+        text = self._whitespace_matcher.sub(" ", text).strip()
+        return textwrap.wrap(text, width, break_on_hyphens=False)
 
 
 # --------------------------------------------------------------------------
@@ -68,7 +98,7 @@ def _float(text):
 
 def _batch_size(text):
     if text.lower() in ("none", "full"):
-        return None
+        return "none"  # batch_size=None; the option's default (None) means "not given"
     return _positive_int(text)
 
 
@@ -101,15 +131,59 @@ def _penalty(text):
     return text.lower()
 
 
-def _choices(parameter):
-    """The accepted strings of an estimator parameter, from the constraints
-    the estimators check (so the command cannot drift from them)."""
-    from ._base import GradientDescentEstimator
+def _model_class(name):
+    """The estimator class of a --model name."""
+    from . import LinearRegression, LogisticRegression, SGDClassifier, SGDRegressor
 
+    classes = (LinearRegression, LogisticRegression, SGDClassifier, SGDRegressor)
+    return {cls.__name__: cls for cls in classes}[MODELS[name][0]]
+
+
+def _options(cls, parameter):
+    """The strings an estimator's constraints table accepts for a parameter."""
     options = []
-    for form in GradientDescentEstimator._parameter_constraints[parameter]:
+    for form in cls._parameter_constraints[parameter]:
         options += list(getattr(form, "options", ()))
     return options
+
+
+def _choices(parameter, models=MODELS):
+    """The accepted strings of an estimator parameter, from the constraints
+    tables the estimators check (so the command cannot drift from them):
+    those of any of these models, in the order of their tables (a value
+    one model refuses is the estimator's one-line error)."""
+    options = []
+    for name in models:
+        options += [o for o in _options(_model_class(name), parameter) if o not in options]
+    return options
+
+
+def _shown(value):
+    if value is None:
+        return "none"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+def _and(names):
+    names = list(names)
+    return names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+
+
+def _defaults(parameter, models=MODELS):
+    """'default: ...' of a parameter, read from the estimators' signatures:
+    one value, or which models have which."""
+    import inspect
+
+    groups = {}
+    for name in models:
+        default = inspect.signature(_model_class(name)).parameters[parameter].default
+        groups.setdefault(_shown(default), []).append(name)
+    if len(groups) == 1:
+        return f"default: {next(iter(groups))}"
+    return "default: " + "; ".join(f"{value} for {_and(names)}"
+                                   for value, names in groups.items())
 
 
 # --------------------------------------------------------------------------
@@ -125,10 +199,22 @@ data files (the format comes from the file name, or --format):
   .svm, .libsvm       svmlight/libsvm text (label index:value ...)
   compressed files (.gz, .bz2, .xz) are read too.
 
+models (--model):
+  linear, logistic    descend's LinearRegression and LogisticRegression
+                      (full-batch gradient descent unless --batch-size)
+  sgd-classifier      descend's SGDClassifier and SGDRegressor, drop-in
+  sgd-regressor       replacements for scikit-learn's: per-sample SGD by
+                      default, a choice of --loss (and --epsilon), one-vs-rest
+                      for more than two classes. Held-out log loss and
+                      'descend predict' probabilities need a loss that gives
+                      probabilities (log_loss, modified_huber)
+
 examples:
   descend train                                  # breast-cancer demo
   descend train houses.csv --target price --out model.joblib
   descend train iris.parquet --model logistic --optimizer adam --batch-size 16
+  descend train data.svm --model sgd-classifier --loss log_loss --out model.joblib
+  descend train houses.csv --target price --model sgd-regressor --loss huber --epsilon 0.5
   descend train data.npz --plot curve.png --progress
   descend predict model.joblib new.csv --out predictions.csv
 
@@ -153,12 +239,12 @@ def build_parser():
 def _add_train(commands):
     train = commands.add_parser(
         "train", help="train a model on a data file and report held-out quality",
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=_HelpFormatter,
         description="Train a model by gradient descent and report its held-out quality.\n"
                     "Without DATA: LogisticRegression on scikit-learn's breast-cancer data\n"
                     "(standardised, 80/20 stratified split). Prints one line per epoch, then\n"
-                    "held-out metrics (classification: accuracy and log loss; regression:\n"
-                    "R^2 and RMSE) and the fit time.",
+                    "held-out metrics (classification: accuracy, and log loss when the model\n"
+                    "gives probabilities; regression: R^2 and RMSE) and the fit time.",
         epilog=TRAIN_EPILOG)
     data = train.add_argument_group("data")
     data.add_argument("data", nargs="?", metavar="DATA",
@@ -182,32 +268,45 @@ def _add_train(commands):
                               "training rows)")
 
     model = train.add_argument_group("model and training (default: the estimator's own)")
-    model.add_argument("--model", choices=["linear", "logistic"], default=None,
-                       help="LinearRegression or LogisticRegression (default: logistic "
-                            "when the target looks categorical: text, or at most 20 "
-                            "distinct integer values; else linear)")
+    model.add_argument("--model", choices=list(MODELS), default=None,
+                       help="linear (LinearRegression), logistic (LogisticRegression), "
+                            "sgd-classifier (SGDClassifier) or sgd-regressor "
+                            "(SGDRegressor) (default: logistic when the target looks "
+                            "categorical: text, or at most 20 distinct integer values; "
+                            "else linear)")
+    takes = "; ".join(f"{name} takes {', '.join(_options(_model_class(name), 'loss'))}"
+                      for name in SGD_MODELS)
+    model.add_argument("--loss", choices=_choices("loss", SGD_MODELS), default=None,
+                       metavar="LOSS",
+                       help=f"loss of the sgd models: {takes} "
+                            f"({_defaults('loss', SGD_MODELS)})")
+    model.add_argument("--epsilon", type=_float, default=None, metavar="E",
+                       help="margin of the sgd models' huber, epsilon_insensitive and "
+                            "squared_epsilon_insensitive losses "
+                            f"({_defaults('epsilon', SGD_MODELS)})")
     model.add_argument("--optimizer", choices=_choices("optimizer"), default=None,
-                       help="update rule (default: sgd)")
+                       help=f"update rule ({_defaults('optimizer')})")
     model.add_argument("--batch-size", type=_batch_size, default=None, metavar="K",
-                       help="rows per update: 'none' (full batch, default), 1 (SGD) or k")
+                       help="rows per update: 'none' (full batch), 1 (SGD) or k "
+                            f"({_defaults('batch_size')})")
     model.add_argument("--learning-rate", choices=_choices("learning_rate"), default=None,
                        metavar="SCHEDULE",
                        help="step-size schedule: " + ", ".join(_choices("learning_rate"))
-                            + " (default: constant)")
+                            + f" ({_defaults('learning_rate')})")
     model.add_argument("--eta0", type=_eta0, default=None,
-                       help="initial step size, or 'auto' (default: auto)")
+                       help=f"initial step size, or 'auto' ({_defaults('eta0')})")
     model.add_argument("--alpha", type=_float, default=None,
-                       help="penalty strength (default: 1e-4 for logistic, 0 for linear)")
+                       help=f"penalty strength ({_defaults('alpha')})")
     model.add_argument("--penalty", type=_penalty, default=None,
                        choices=[*_choices("penalty"), "none"],
-                       help="regularisation (default: l2)")
+                       help=f"regularisation ({_defaults('penalty')})")
     model.add_argument("--l1-ratio", type=_float, default=None, metavar="R",
-                       help="L1 share of the elasticnet penalty (default: 0.15)")
+                       help=f"L1 share of the elasticnet penalty ({_defaults('l1_ratio')})")
     model.add_argument("--max-iter", type=_positive_int, default=None, metavar="N",
-                       help="maximum epochs (default: 1000)")
+                       help=f"maximum epochs ({_defaults('max_iter')})")
     model.add_argument("--tol", type=_tol, default=None,
                        help="stopping tolerance on the objective, or 'none' to run "
-                            "all --max-iter epochs (default: 1e-4)")
+                            f"all --max-iter epochs ({_defaults('tol')})")
     model.add_argument("--early-stopping", action="store_true",
                        help="stop on the score of a held-out share of the training rows")
     model.add_argument("--n-jobs", type=_int, default=None, metavar="N",
@@ -239,8 +338,9 @@ def _add_predict(commands):
                     "'descend train' does (the target column, if present, is left "
                     "out; columns are matched by name when both have names, else by "
                     "position) and write one CSV row per data row: the prediction, "
-                    "and for classifiers the probability of each class "
-                    "(columns proba_<class>).",
+                    "and for classifiers that give probabilities (logistic; "
+                    "sgd-classifier with a probabilistic loss such as log_loss) the "
+                    "probability of each class (columns proba_<class>).",
         epilog="Columns matched by position follow the layout of the training file: "
                "DATA has either the model's features only, or as many columns as the "
                "training file with the target where it was. MODEL is a pickle: load "
@@ -306,12 +406,12 @@ def _check_plot(path):
 def _estimator_params(args):
     """The hyperparameters given on the command line (the rest keep the
     estimator's defaults)."""
-    names = {"batch_size": "batch_size", "optimizer": "optimizer",
-             "learning_rate": "learning_rate", "eta0": "eta0", "alpha": "alpha",
-             "l1_ratio": "l1_ratio", "max_iter": "max_iter", "n_jobs": "n_jobs"}
-    params = {name: getattr(args, attr) for name, attr in names.items()
-              if getattr(args, attr) is not None}
-    # None is a value of these two, given on the command line as 'none'
+    names = ("loss", "epsilon", "optimizer", "learning_rate", "eta0", "alpha", "l1_ratio",
+             "max_iter", "n_jobs")
+    params = {name: getattr(args, name) for name in names if getattr(args, name) is not None}
+    # None is a value of these three, given on the command line as 'none'
+    if args.batch_size is not None:
+        params["batch_size"] = None if args.batch_size == "none" else args.batch_size
     if args.penalty is not None:
         params["penalty"] = None if args.penalty == "none" else args.penalty
     if args.tol is not None:
@@ -345,7 +445,10 @@ def _accepts_sparse(estimator):
 
 
 class _BarProgress:
-    """A one-line progress bar redrawn with carriage returns (no tqdm)."""
+    """A one-line progress bar redrawn with carriage returns (no tqdm).
+
+    Both bars show the furthest epoch reached: a one-vs-rest SGDClassifier
+    calls back from each class's thread, each at its own epoch."""
 
     def __init__(self, total, stream, width=30):
         self.total, self.stream, self.width = total, stream, width
@@ -354,6 +457,8 @@ class _BarProgress:
         self.record = None
 
     def __call__(self, record):
+        if self.record is not None and record["epoch"] < self.record["epoch"]:
+            return False
         self.record = record
         now = time.perf_counter()
         if now - self.last_draw >= 0.1:
@@ -384,7 +489,7 @@ class _TqdmProgress:
 
     def __call__(self, record):
         self.bar.set_postfix(objective=f"{record['objective']:.6g}", refresh=False)
-        self.bar.update(int(record["epoch"]) - self.bar.n)
+        self.bar.update(max(0, int(record["epoch"]) - self.bar.n))
         return False
 
     def close(self):
@@ -409,6 +514,12 @@ def _make_progress(args, max_iter):
     return None
 
 
+#: what to do when the 'optimal' schedule (the SGD models' default) blows up
+OPTIMAL_STEPS = ("--learning-rate optimal ignores --eta0 (its steps are "
+                 "1/(alpha*(t0+t))): for smaller steps use --learning-rate invscaling "
+                 "or constant with a small --eta0")
+
+
 def _fit(model, X, y, progress, command="train"):
     """fit, with ConvergenceWarnings as one-line notes and divergence as a
     CLIError."""
@@ -418,7 +529,10 @@ def _fit(model, X, y, progress, command="train"):
         try:
             model.fit(X, y)
         except DivergenceError as exc:
-            raise CLIError(" ".join(str(exc).split())) from None
+            message = " ".join(str(exc).split())
+            if model.learning_rate == "optimal":
+                message += f" Note: {OPTIMAL_STEPS}."
+            raise CLIError(message) from None
         finally:
             if progress is not None:
                 progress.close()
@@ -427,7 +541,7 @@ def _fit(model, X, y, progress, command="train"):
               file=sys.stderr)
 
 
-def _save_plot(history, path, title):
+def _save_plot(history, path, title, n_problems=1):
     import numpy as np
     from matplotlib.figure import Figure
 
@@ -440,7 +554,8 @@ def _save_plot(history, path, title):
     if len(finite) and finite.min() > 0 and finite.max() > 10 * finite.min():
         ax.set_yscale("log")
     ax.set_xlabel("epoch")
-    ax.set_ylabel("objective (mean loss + penalty)")
+    ax.set_ylabel("objective (mean loss + penalty)" if n_problems == 1 else
+                  f"objective (sum of {n_problems} one-vs-rest fits)")
     ax.set_title(title)
     ax.grid(True, alpha=0.3)
     validation = history["validation_score"]
@@ -464,18 +579,18 @@ def train(args, out=None):
     from sklearn.model_selection import train_test_split
     from sklearn.preprocessing import StandardScaler
 
-    from . import LinearRegression, LogisticRegression
     from ._data import class_labels, describe_target, load_training_data
 
     out = sys.stdout if out is None else out
     builtin = args.data is None
+    _check_loss_options(args)
     if builtin:
         for option, value in (("--target", args.target), ("--format", args.format)):
             if value is not None:
                 raise CLIError(f"{option} needs a DATA file")
-        if args.model == "linear":
-            raise CLIError("the built-in breast-cancer data is a classification task; "
-                           "--model linear needs a DATA file")
+        if args.model is not None and MODELS[args.model][1] == "regression":
+            raise CLIError(f"the built-in breast-cancer data is a classification task; "
+                           f"--model {args.model} needs a DATA file")
     if args.out is not None:
         _check_output_path(args.out, "--out")
     if args.plot is not None:
@@ -489,23 +604,22 @@ def train(args, out=None):
         X, y = bunch.data, bunch.target
         feature_names = [str(name) for name in bunch.feature_names]
         source, data = "breast_cancer", None
-        task, reason = "classification", None
+        name, task, reason = args.model or "logistic", "classification", None
     else:
         data = load_training_data(args.data, target=args.target, fmt=args.format)
         X, y, feature_names, source = data.X, data.y, data.feature_names, args.data
-        inferred, why = describe_target(y)
-        task = inferred if args.model is None else (
-            "classification" if args.model == "logistic" else "regression")
-        reason = why
+        inferred, reason = describe_target(y)
+        name = args.model or ("logistic" if inferred == "classification" else "linear")
+        task = MODELS[name][1]
         if task == "regression" and np.asarray(y).dtype.kind not in "biuf":
-            raise CLIError(f"--model linear needs a numeric target; {_target_name(data)} "
+            raise CLIError(f"--model {name} needs a numeric target; {_target_name(data)} "
                            f"holds text")
-        if task == "classification" and inferred == "regression" and why == "real values":
-            raise CLIError(f"--model logistic: {_target_name(data)} holds real values "
+        if task == "classification" and inferred == "regression" and reason == "real values":
+            raise CLIError(f"--model {name}: {_target_name(data)} holds real values "
                            f"({len(np.unique(y))} distinct ones), not class labels; "
-                           f"use --model linear")
+                           f"use --model {OTHER_TASK[name]}")
         y = class_labels(y) if task == "classification" else np.asarray(y, dtype=np.float64)
-    cls = LogisticRegression if task == "classification" else LinearRegression
+    cls = _model_class(name)
 
     params = _estimator_params(args)
     model = cls(**params)
@@ -543,7 +657,8 @@ def train(args, out=None):
                 raise CLIError(
                     f"{int((counts < 2).sum())} of the {len(classes)} classes of the target "
                     f"have a single row, too few for a stratified train/test split "
-                    f"(a regression target? try --model linear; or --test-size 0)")
+                    f"(a regression target? try --model {OTHER_TASK[name]}; or "
+                    f"--test-size 0)")
         X_train, X_test, y_train, y_test = train_test_split(
             X, y, test_size=args.test_size, stratify=stratify, random_state=args.seed)
     else:
@@ -560,26 +675,44 @@ def train(args, out=None):
         scaling = "not standardised"
 
     test_rows = f"{X_test.shape[0]} test rows" if X_test.shape[0] else "no test rows"
-    print(f"descend: {cls.__name__} on {source} ({X_train.shape[0]} train / {test_rows}, "
+    label = _model_label(model)
+    print(f"descend: {label} on {source} ({X_train.shape[0]} train / {test_rows}, "
           f"{X.shape[1]} features, {scaling})", file=out)
     if not builtin:
         how = "" if args.model is not None else \
             f" -> {cls.__name__} ({reason}; --model overrides)"
         print(f"target {_target_name(data)}: {_target_summary(task, y)}{how}", file=out)
+    # SGDClassifier on more than two classes fits one binary problem per
+    # class, in parallel threads: their per-epoch lines would interleave, so
+    # the combined history is printed after the fit instead
+    n_problems = len(np.unique(y_train)) if name == "sgd-classifier" else 1
+    n_problems = 1 if n_problems == 2 else n_problems
     out.flush()
     progress = _make_progress(args, max_iter)
-    model.set_params(verbose=0 if (args.quiet or progress is not None) else 1,
-                     callback=progress)
+    lines = not (args.quiet or progress is not None)
+    model.set_params(verbose=int(lines and n_problems == 1), callback=progress)
     start = time.perf_counter()
     _fit(model, X_train, y_train, progress)
     seconds = time.perf_counter() - start
     model.set_params(verbose=0, callback=None)  # picklable, and quiet once loaded
+    if lines and n_problems > 1:
+        from ._solver import format_record
+
+        print(f"one-vs-rest: {n_problems} binary problems, one per class; the objective "
+              f"is their sum", file=out)
+        for record in model.history_:
+            print(format_record(record), file=out)
     objective = model.history_["objective"]
-    if len(objective) > 1 and objective[-1] > objective[0]:
+    if len(objective) > 1 and objective[-1] > objective[0] > 0:
         # a blown-up fit that stayed finite stops by tol as if it converged
+        # (not a fit that started at zero loss: the perceptron's, at w = 0)
+        if model.learning_rate == "optimal":
+            fix = f"the steps are too large; {OPTIMAL_STEPS}"
+        else:
+            fix = (f"the step size {model.eta0_:.3g} is too large; lower --eta0 (or leave "
+                   f"it 'auto')")
         print(f"descend train: warning: the objective grew from {objective[0]:.6g} to "
-              f"{objective[-1]:.6g}: the step size {model.eta0_:.3g} is too large; lower "
-              f"--eta0 (or leave it 'auto')", file=sys.stderr)
+              f"{objective[-1]:.6g}: {fix}", file=sys.stderr)
 
     print(f"stopped after {model.n_iter_} epochs ({model.history_.stop_reason}); "
           f"final objective {model.history_['objective'][-1]:.6f}", file=out)
@@ -605,9 +738,31 @@ def train(args, out=None):
         joblib.dump(bundle, args.out)
         print(f"saved the model to {args.out}", file=out)
     if args.plot is not None:
-        _save_plot(model.history_, args.plot, f"{cls.__name__} on {os.path.basename(source)}")
+        _save_plot(model.history_, args.plot, f"{label} on {os.path.basename(source)}",
+                   n_problems)
         print(f"saved the convergence plot to {args.plot}", file=out)
     return 0
+
+
+def _check_loss_options(args):
+    """--loss and --epsilon: only with the sgd models, and a loss the model
+    takes (before the data is read)."""
+    for option, value in (("--loss", args.loss), ("--epsilon", args.epsilon)):
+        if value is not None and args.model not in SGD_MODELS:
+            given = f", not --model {args.model}" if args.model else ""
+            raise CLIError(f"{option} applies to --model sgd-classifier and --model "
+                           f"sgd-regressor only{given}")
+    if args.loss is not None:
+        losses = _options(_model_class(args.model), "loss")
+        if args.loss not in losses:
+            raise CLIError(f"--loss {args.loss} is not a loss of --model {args.model}; "
+                           f"it takes {', '.join(losses)}")
+
+
+def _model_label(model):
+    """The estimator's name, with its loss when it has a choice of losses."""
+    name = type(model).__name__
+    return f"{name}(loss={model.loss!r})" if "loss" in model.get_params() else name
 
 
 def _target_name(data):
@@ -636,7 +791,9 @@ def _metrics(model, task, X_test, y_test, builtin):
         return ["held-out metrics: none (--test-size 0)"]
     if task == "classification":
         lines = [f"held-out accuracy: {model.score(X_test, y_test):.4f}"]
-        if not builtin:  # the demo's output stays as the README shows it
+        # the demo's output stays as the README shows it; the log loss needs
+        # probabilities (SGDClassifier's hinge loss, for one, gives none)
+        if not builtin and hasattr(model, "predict_proba"):
             from sklearn.metrics import log_loss
 
             proba = model.predict_proba(X_test)

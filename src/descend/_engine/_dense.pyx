@@ -194,6 +194,15 @@ cdef double _validation_score(const Config *cfg, const floating *X,
     return hit / total
 
 
+cdef inline void _average_step(const floating *W, const floating *b, double *avg,
+                               double a, Py_ssize_t p) noexcept nogil:
+    """The running average of [w, b] of one output: avg += (x - avg) * a."""
+    cdef Py_ssize_t j
+    for j in range(p):
+        avg[j] += (W[j] - avg[j]) * a
+    avg[p] += (b[0] - avg[p]) * a
+
+
 def run_epochs(const floating[:, ::1] X, const floating[::1] y,
                const floating[::1] sw, floating[:, ::1] W, floating[::1] b,
                floating[:, ::1] W_eff, floating[::1] b_eff,
@@ -238,8 +247,8 @@ def run_epochs(const floating[:, ::1] X, const floating[::1] y,
     cdef double *st = &state[0, 0]
     cdef double *sc = &scalars[0]
     cdef bint fast = (cfg.batch_size == 1 and k == 1 and cfg.optimizer == OPT_SGD
-                      and cfg.l1 == 0.0 and cfg.clip_norm <= 0.0
-                      and cfg.average_start == 0.0 and not cfg.scale)
+                      and cfg.l1 == 0.0 and cfg.clip_norm <= 0.0 and not cfg.scale)
+    cdef double *avg = st + ROW_AVERAGE * n_all
     cdef LogBlock block
     with nogil:
         for e in range(n_epochs):
@@ -288,6 +297,9 @@ def run_epochs(const floating[:, ::1] X, const floating[::1] y,
                             descend_decay_axpy_f64(Wp, 1.0 - eta * cfg.l2, eta * d, x, p)
                         if cfg.fit_intercept:
                             bp[0] = <floating>(bp[0] - eta * d)
+                        if cfg.average_start > 0.0 and sc[SC_T] >= cfg.average_start:
+                            _average_step(Wp, bp, avg, 1.0 / (sc[SC_T] - cfg.average_start + 1.0),
+                                          p)
                     total += _flush(&block)
                 else:
                     s = 0

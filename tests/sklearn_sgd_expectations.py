@@ -1,0 +1,111 @@
+"""What the scikit-learn SGD test adapter (test_sklearn_sgd.py) expects.
+
+Three tables, each mapping a name to a one-line reason:
+
+EXCLUDED
+    Test functions of scikit-learn's ``linear_model/tests/test_sgd.py`` that
+    are outside the acceptance criterion: they reach into scikit-learn's
+    private internals (``_sgd_fast``, ``_stochastic_gradient``, private
+    attributes, mocks of private helpers) or test an estimator descend does
+    not replace. Their items are skipped with the reason.
+NOT_REPLACED
+    Estimator factories of that file that descend does not replace. A
+    parametrised case whose parameters include one of them is skipped with
+    the reason, whatever the test function.
+EXPECTED_FAILURES
+    Counted cases that fail against descend: key is an item name
+    (``test_warm_start[SGDRegressor-adaptive]``) or a test function name
+    (all its counted cases). They run as ``xfail(strict=True)``, so one that
+    starts passing fails the suite until it is removed from here.
+
+docs/sklearn_sgd_tests.md lists every entry with its reason; a test in
+test_sklearn_sgd.py keeps the two in step.
+"""
+
+_SGD_FAST = "unit-tests scikit-learn's private Cython loss classes (sklearn.linear_model._sgd_fast)"
+_ONE_CLASS = "tests SGDOneClassSVM only, which descend does not replace"
+
+EXCLUDED: dict[str, str] = {
+    # scikit-learn's private internals
+    "test_plain_has_no_average_attr":
+        "asserts on private attributes (_average_coef, _average_intercept, "
+        "_standard_coef, _standard_intercept)",
+    "test_loss_function_epsilon":
+        "reads the loss_functions table, which maps loss names to private "
+        "_sgd_fast loss classes and their arguments",
+    "test_validation_mask_correctly_subsets":
+        "mocks the private _stochastic_gradient._ValidationScoreCallback",
+    "test_loss_hinge": _SGD_FAST,
+    "test_gradient_squared_hinge": _SGD_FAST,
+    "test_loss_modified_huber": _SGD_FAST,
+    "test_loss_epsilon_insensitive": _SGD_FAST,
+    "test_loss_squared_epsilon_insensitive": _SGD_FAST,
+    # estimators descend does not replace
+    "test_warm_start_oneclass": _ONE_CLASS,
+    "test_clone_oneclass": _ONE_CLASS,
+    "test_partial_fit_oneclass": _ONE_CLASS,
+    "test_partial_fit_equal_fit_oneclass": _ONE_CLASS,
+    "test_late_onset_averaging_reached_oneclass": _ONE_CLASS,
+    "test_sgd_averaged_computed_correctly_oneclass": _ONE_CLASS,
+    "test_sgd_averaged_partial_fit_oneclass": _ONE_CLASS,
+    "test_average_sparse_oneclass": _ONE_CLASS,
+    "test_ocsvm_vs_sgdocsvm": _ONE_CLASS,
+    "test_sgd_oneclass_convergence": _ONE_CLASS,
+    "test_sgd_oneclass_vs_linear_oneclass": _ONE_CLASS,
+    "test_sgd_oneclass_vs_linear_oneclass_offsets_match": _ONE_CLASS,
+    "test_sgd_one_class_svm_estimator_type": _ONE_CLASS,
+    "test_sgd_one_class_svm_formulation_with_scipy_minimize": _ONE_CLASS,
+}
+
+NOT_REPLACED: dict[str, str] = {
+    "SGDOneClassSVM": "SGDOneClassSVM case; descend does not replace SGDOneClassSVM",
+    "SparseSGDOneClassSVM": "SGDOneClassSVM case; descend does not replace SGDOneClassSVM",
+}
+
+# Root causes of the expected failures, one constant each (see
+# docs/sklearn_sgd_tests.md for the diagnosis and what would fix it).
+_SPARSE_INTERCEPT_DECAY = (
+    "sparse X: scikit-learn damps the intercept's steps by 0.01 "
+    "(SPARSE_INTERCEPT_DECAY), which the test's ASGD reference mirrors; descend "
+    "takes full intercept steps on sparse input")
+_BLOW_UP_IS_DIVERGENCE = (
+    "descend raises DivergenceError once the objective grows 1e10-fold while still "
+    "finite; scikit-learn keeps going (and clips |dloss| at 1e12) and only fails "
+    "on non-finite weights")
+_NO_DLOSS_CLIP = (
+    "descend does not clip the loss derivative at +-1e12 as scikit-learn does, so "
+    "the unscaled squared-hinge fit blows up (coef ~1e148) and raises DivergenceError")
+_L2_DECAY_NOT_CLAMPED = (
+    "eta0 * alpha = 1e4: scikit-learn clamps the L2 shrink factor max(0, 1 - eta * "
+    "alpha) at 0 (coefficients become 0); descend's factor goes to -9999 and diverges")
+_AVERAGING_PATH_CHANGES_WEIGHTS = (
+    "average > 0 but never reached: coef_ must equal average=False bit for bit "
+    "(decimal=16); descend's averaging path changes the plain weights by ~1 ulp")
+_ZERO_VALIDATION_WEIGHT_MESSAGE = (
+    "all-zero sample_weight with early_stopping: expects 'The sample weights for "
+    "validation set are all zero, consider using a different random state.'; "
+    "descend's earlier check says 'sample_weight sums to zero; ...'")
+_EARLY_STOPPING_ITERATIONS = (
+    "early_stopping, n_iter_no_change=100: expects n_iter_ < 120; descend's slowest "
+    "one-vs-rest class stops at 148 (its shuffle order and validation split differ "
+    "from scikit-learn's)")
+
+EXPECTED_FAILURES: dict[str, str] = {
+    "test_late_onset_averaging_reached[SparseSGDClassifier]": _SPARSE_INTERCEPT_DECAY,
+    "test_late_onset_averaging_reached[SparseSGDRegressor]": _SPARSE_INTERCEPT_DECAY,
+    "test_average_binary_computed_correctly[SparseSGDClassifier]": _SPARSE_INTERCEPT_DECAY,
+    "test_sgd_multiclass_average[SparseSGDClassifier]": _SPARSE_INTERCEPT_DECAY,
+    "test_sgd_averaged_computed_correctly[SparseSGDRegressor]": _SPARSE_INTERCEPT_DECAY,
+    "test_sgd_averaged_partial_fit[SparseSGDRegressor]": _SPARSE_INTERCEPT_DECAY,
+    "test_average_sparse[SparseSGDRegressor]": _SPARSE_INTERCEPT_DECAY,
+    "test_warm_start[optimal-SGDRegressor]": _BLOW_UP_IS_DIVERGENCE,
+    "test_warm_start[optimal-SparseSGDRegressor]": _BLOW_UP_IS_DIVERGENCE,
+    "test_partial_fit_equal_fit[optimal-SGDRegressor]": _BLOW_UP_IS_DIVERGENCE,
+    "test_partial_fit_equal_fit[optimal-SparseSGDRegressor]": _BLOW_UP_IS_DIVERGENCE,
+    "test_numerical_stability_large_gradient": _NO_DLOSS_CLIP,
+    "test_large_regularization[l2]": _L2_DECAY_NOT_CLAMPED,
+    "test_late_onset_averaging_not_reached[SparseSGDClassifier]": _AVERAGING_PATH_CHANGES_WEIGHTS,
+    "test_late_onset_averaging_not_reached[SparseSGDRegressor]": _AVERAGING_PATH_CHANGES_WEIGHTS,
+    "test_sgd_error_on_zero_validation_weight": _ZERO_VALIDATION_WEIGHT_MESSAGE,
+    "test_multi_thread_multi_class_and_early_stopping": _EARLY_STOPPING_ITERATIONS,
+}
