@@ -148,7 +148,8 @@ t_ : int
 converged_ : bool
     Whether the ``tol`` criterion ended the fit.
 eta0_ : float
-    The initial step size used (resolves ``eta0="auto"``).
+    The initial step size used (resolves ``eta0="auto"``; for the
+    "optimal" schedule, its first step ``alpha**-0.25``).
 history_ : descend.History
     One record per epoch: epoch, objective, grad_norm, learning_rate,
     updates, seconds, validation_score; ``history_.stop_reason`` says why

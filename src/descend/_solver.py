@@ -457,6 +457,12 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
                 else max(1, min(settings.n_threads, MAX_SCRATCH // width)))
     work = np.empty((n_chunks, width))
     cfg = _config(problem, settings, rows, val_rows, sw_sum, eta0)
+    lower = "Lower eta0 (or use eta0='auto')"
+    if settings.learning_rate == "optimal":
+        # eta0 plays no part: report the schedule's first step, alpha^(-1/4)
+        eta0 = 1.0 / (cfg["optimal_alpha"] * cfg["optimal_t0"])
+        lower = ("The 'optimal' schedule ignores eta0 (its first step is alpha^(-1/4)): "
+                 "raise alpha or choose another learning_rate")
     max_epochs = settings.max_iter if epochs is None else epochs
     work_per_epoch = (problem.X.nnz if sp.issparse(problem.X) else n * p) * k
     block = 1 if (settings.callback is not None) else int(
@@ -502,8 +508,8 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
             f"Floating-point under-/overflow occurred at epoch #{engine.n_epochs + 1}: "
             f"the fit diverged (the objective or the coefficients became non-finite "
             f"or grew more than 1e10-fold; step size {eta0:.3g}). The coefficients "
-            f"of the last finite epoch ({engine.n_epochs}) were kept. Lower eta0 (or "
-            f"use eta0='auto'), or pass scale_features=True. Scaling input data with "
+            f"of the last finite epoch ({engine.n_epochs}) were kept. {lower}, "
+            f"or pass scale_features=True. Scaling input data with "
             f"StandardScaler or MinMaxScaler might help.")
         exc.result = result
         raise exc
