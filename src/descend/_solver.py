@@ -40,9 +40,10 @@ OPTIMIZERS = {"sgd": 0, "momentum": 1, "nesterov": 2, "adagrad": 3,
               "rmsprop": 4, "adam": 5, "adamw": 6}
 # Step sizes of eta0="auto" for the adaptive optimizers (PyTorch's defaults).
 AUTO_ETA = {"adagrad": 0.01, "rmsprop": 0.01, "adam": 0.001, "adamw": 0.001}
-ROW_AVERAGE, ROW_GRAD, ROW_BEST, N_STATE_ROWS = 2, 4, 6, 7
+ROW_AVERAGE, ROW_GRAD, ROW_BEST, N_STATE_ROWS = 2, 4, 6, 8
 SC_T, SC_BEST, SC_ETA_ADAPTIVE, SC_MIN_OBJECTIVE, N_SCALARS = 0, 2, 4, 5, 6
 N_HIST = 6
+N_LAZY_ROWS = 5  # schedule rows of the CSR lazy updates (_sparse.pyx)
 
 # Full batch: rows are reduced in chunks of at least MIN_CHUNK_WORK
 # multiply-adds, in at most MAX_CHUNKS chunks; the chunk count depends on the
@@ -429,6 +430,11 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
     n_chunks = (n_chunks_for(len(rows), p, k) if full_batch
                 else max(1, min(settings.n_threads, MAX_SCRATCH // width)))
     work = np.empty((n_chunks, width))
+    if sp.issparse(X) and not full_batch and not settings.scale_features:
+        lazy = np.empty((N_LAZY_ROWS, -(-len(rows) // settings.batch_size) + 1))
+    else:
+        lazy = np.empty((N_LAZY_ROWS, 1))
+    work = (work, lazy)
     cfg = _config(problem, settings, rows, val_rows, sw_sum, eta0)
     max_epochs = settings.max_iter if epochs is None else epochs
     work_per_epoch = (problem.X.nnz if sp.issparse(problem.X) else n * p) * k
@@ -518,14 +524,16 @@ def _result(engine, settings, eta0, converged):
 
 
 def _run_kernel(problem, engine, rows, val_rows, work, cfg, epochs_before, hist):
-    """One call of the epoch kernel for X's layout (dense or CSR)."""
+    """One call of the epoch kernel for X's layout (dense or CSR).  ``work``
+    is (gradient scratch, scratch of the CSR lazy updates)."""
     X = problem.X
+    work, lazy = work
     common = (problem.y, problem.sample_weight, engine.W, engine.b, engine.W_eff,
               engine.b_eff, engine.scaling.mu, engine.scaling.inv_sigma, rows, val_rows,
               engine.rng_state, work, engine.state, engine.scalars, cfg, epochs_before,
               hist)
     if sp.issparse(X):
-        return _sparse.run_epochs(X.data, X.indices, X.indptr, X.shape[1], *common)
+        return _sparse.run_epochs(X.data, X.indices, X.indptr, X.shape[1], *common, lazy)
     return _dense.run_epochs(X, *common)
 
 
