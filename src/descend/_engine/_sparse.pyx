@@ -408,10 +408,12 @@ cdef inline void _coords_step(const Config *cfg, Lazy *lz, floating *W,
 
 
 cdef inline void _intercept_step(const Config *cfg, Lazy *lz, floating *b,
-                                 int c, double g, double eta,
-                                 double t) noexcept nogil:
+                                 int c, double g, double eta, double t,
+                                 double *bsum) noexcept nogil:
     """The intercept's update (every update: its gradient is never
-    sparse); averaged through P like the coefficients, with S = 1."""
+    sparse).  Its average is a plain sum of the values after each update,
+    kept per thread in bsum (a shared intercept races on every update, and
+    the P form would multiply a lost update by t)."""
     cdef Py_ssize_t jj = lz.kp + c
     cdef double b0 = b[c], b1, step
     cdef double *m = lz.m1
@@ -432,9 +434,10 @@ cdef inline void _intercept_step(const Config *cfg, Lazy *lz, floating *b,
         v[jj] = cfg.beta_2 * v[jj] + (1.0 - cfg.beta_2) * g * g
         step = ((m[jj] / (1.0 - pow(cfg.beta_1, t)))
                 / (sqrt(v[jj] / (1.0 - pow(cfg.beta_2, t))) + cfg.eps))
-    b[c] = <floating>(b0 - eta * step)
-    if lz.has_avg and t > lz.avg_start:
-        lz.avg[jj] -= (t - lz.avg_start) * (b[c] - b0)
+    b1 = b0 - eta * step
+    b[c] = <floating>b1
+    if lz.has_avg and t >= lz.avg_start:
+        bsum[c] += <floating>b1
 
 
 cdef double _sample_steps(const Config *cfg, Lazy *lz, const floating *data,
@@ -445,8 +448,9 @@ cdef double _sample_steps(const Config *cfg, Lazy *lz, const floating *data,
                           double *zs) noexcept nogil:
     """Per-sample updates at positions first, first + stride, ... < end of
     the epoch's row order (one thread's share of a segment); returns the
-    weighted sum of the rows' losses (each before its update).  zs: K
-    doubles of scratch."""
+    weighted sum of the rows' losses (each before its update).  zs: 2K
+    doubles of scratch, the second K the thread's sums of the intercepts
+    for the average (zeroed by the caller)."""
     cdef Py_ssize_t ii, i, lo, nnz, c, j, p = lz.p
     cdef int k = lz.k
     cdef double total = 0.0, d, eta, sb, sa, t, sq, dsq, norm, qb = 0.0
@@ -507,7 +511,7 @@ cdef double _sample_steps(const Config *cfg, Lazy *lz, const floating *data,
                          qb)
         if cfg.fit_intercept:
             for c in range(k):
-                _intercept_step(cfg, lz, b, c, zs[c], eta, t)
+                _intercept_step(cfg, lz, b, c, zs[c], eta, t, zs + k)
     return total + _flush(&block)
 
 
@@ -598,7 +602,8 @@ cdef void _close_segment(Lazy *lz, floating *W, Py_ssize_t end,
 
 cdef void _open_average(Lazy *lz, const floating *W, const floating *b,
                         double t) noexcept nogil:
-    """ROW_AVERAGE from the average after t updates to P (sum so far)."""
+    """ROW_AVERAGE from the average after t updates to P (sum so far; the
+    intercepts: their plain sum so far)."""
     cdef Py_ssize_t jj
     cdef double n0 = t - lz.avg_start + 1.0
     if n0 < 0.0:
@@ -606,7 +611,7 @@ cdef void _open_average(Lazy *lz, const floating *W, const floating *b,
     for jj in range(lz.kp):
         lz.avg[jj] *= n0
     for jj in range(lz.k):
-        lz.avg[lz.kp + jj] = n0 * (lz.avg[lz.kp + jj] - b[jj])
+        lz.avg[lz.kp + jj] *= n0
 
 
 cdef void _close_average(Lazy *lz, const floating *W, const floating *b,
@@ -624,7 +629,7 @@ cdef void _close_average(Lazy *lz, const floating *W, const floating *b,
     for jj in range(lz.kp):
         lz.avg[jj] /= n1
     for jj in range(lz.k):
-        lz.avg[lz.kp + jj] = (lz.avg[lz.kp + jj] + n1 * b[jj]) / n1
+        lz.avg[lz.kp + jj] /= n1
 
 
 cdef double _lazy_sample_epoch(const Config *cfg, Lazy *lz, double *lzrows,
@@ -638,7 +643,7 @@ cdef double _lazy_sample_epoch(const Config *cfg, Lazy *lz, double *lzrows,
     """One epoch of O(nnz) per-sample updates; Hogwild over ``n_threads``
     threads (thread c takes positions c, c + T, ...: update i of the epoch
     is t0 + i + 1 whichever thread makes it).  Returns the loss sum."""
-    cdef Py_ssize_t seg = 0, seg_end, c
+    cdef Py_ssize_t seg = 0, seg_end, c, j
     cdef int T = n_threads
     cdef double total = 0.0
     cdef bint plain = (lz.k == 1 and cfg.optimizer == OPT_SGD and not lz.has_l1
@@ -650,6 +655,9 @@ cdef double _lazy_sample_epoch(const Config *cfg, Lazy *lz, double *lzrows,
     while seg < n:
         seg_end = _fill_segment(cfg, lzrows, lz_stride, seg, n, lz.t0, epoch,
                                 sc[SC_ETA_ADAPTIVE], lz.decay)
+        for c in range(T):
+            for j in range(2 * lz.k):
+                work[c * width + j] = 0.0
         if T <= 1 or seg_end - seg < 2 * T:
             if plain:
                 total += _sgd_steps(cfg, lz, data, ind, indptr, y, sw, W, b, rows,
@@ -669,6 +677,10 @@ cdef double _lazy_sample_epoch(const Config *cfg, Lazy *lz, double *lzrows,
                         seg_end, T, n / cfg.sw_sum, work + c * width)
             for c in range(T):
                 total += work[c * width + width - 1]
+        if lz.has_avg:
+            for c in range(T):
+                for j in range(lz.k):
+                    lz.avg[lz.kp + j] += work[c * width + lz.k + j]
         _close_segment(lz, W, seg_end, n_threads)
         if lz.has_l1:
             lz.u_base += lzrows[LZ_U * lz_stride + seg_end]
