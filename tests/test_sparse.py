@@ -45,7 +45,7 @@ def lazy_on_csr(batch_size, config):
 @pytest.mark.parametrize("batch_size", [None, 1, 16])
 @pytest.mark.parametrize("config", CONFIGS, ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()) or "sgd")
 def test_csr_fit_equals_dense_fit(batch_size, config):
-    if lazy_on_csr(batch_size, config) and batch_size == 1:
+    if lazy_on_csr(batch_size, config):
         pytest.skip("lazy on CSR: see test_sparse_lazy.py")
     X, y = sparse_problem()
     kwargs = dict(batch_size=batch_size, tol=None, max_iter=4, random_state=3, n_jobs=1,
@@ -175,17 +175,23 @@ EXACT_PER_SAMPLE = [
 ]
 
 
-@pytest.mark.parametrize("config", EXACT_PER_SAMPLE,
-                         ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
+@pytest.mark.parametrize("config", EXACT_PER_SAMPLE + [
+    pytest.param(dict(penalty="elasticnet", alpha=5e-2, l1_ratio=0.5, batch_size=5), id="enet-mini5"),
+    pytest.param(dict(penalty="elasticnet", alpha=5e-2, l1_ratio=0.5, clip_norm=0.2,
+                      batch_size=7, learning_rate="invscaling"), id="enet-clip-mini7"),
+    pytest.param(dict(average=3, alpha=1e-2, batch_size=6), id="average-mini6")],
+    ids=lambda c: ",".join(f"{k}={v}" for k, v in c.items()))
 @pytest.mark.parametrize("value_dtype", [np.float32, np.float64])
 def test_exact_per_sample_csr_equals_dense(config, value_dtype):
     """Per-sample SGD with L2 (scale factor), L1 (lazy cumulative penalty),
-    averaging (Xu's two scalars), clipping and every schedule: O(nnz) and
-    the dense update's result."""
+    averaging (Xu's two scalars), clipping and every schedule; mini-batch
+    SGD with elastic net (lazy soft-thresholding, which composes exactly):
+    O(nnz) and the dense update's result."""
     X, y = sparse_problem(n=150, p=30)
     X = X.astype(value_dtype)
     sw = np.random.default_rng(4).uniform(0.5, 2.0, len(y))
-    kwargs = dict(batch_size=1, tol=None, max_iter=4, random_state=1, n_jobs=1,
+    config = dict(config)
+    kwargs = dict(batch_size=config.pop("batch_size", 1), tol=None, max_iter=4, random_state=1, n_jobs=1,
                   **{"eta0": 0.2, **config})
     dense = LogisticRegression(**kwargs).fit(X, y, sample_weight=sw)
     csr = LogisticRegression(**kwargs).fit(sp.csr_matrix(X), y, sample_weight=sw)

@@ -216,7 +216,7 @@ def _id(config):
     return ",".join(f"{k}={v}" for k, v in config.items())
 
 
-@pytest.mark.parametrize("batch_size", [1])
+@pytest.mark.parametrize("batch_size", [1, 4])
 @pytest.mark.parametrize("config", LAZY_CONFIGS, ids=_id)
 def test_lazy_updates_match_reference(config, batch_size):
     X, y = tiny_csr()
@@ -232,7 +232,7 @@ def test_lazy_updates_match_reference(config, batch_size):
     assert model.coef_[0, -1] == 0.0  # never touched
 
 
-@pytest.mark.parametrize("batch_size", [1])
+@pytest.mark.parametrize("batch_size", [1, 4])
 @pytest.mark.parametrize("config", [dict(optimizer="adam", eta0=0.05, alpha=1e-2),
                                     dict(eta0=0.2, penalty="elasticnet", alpha=5e-2,
                                          l1_ratio=0.5, average=2),
@@ -326,8 +326,11 @@ def hashed_text_like(n, p, nnz_row, seed=0):
 def test_hogwild_converges_like_one_thread_and_one_thread_is_reproducible():
     X, y = hashed_text_like(20000, 1 << 16, 30, seed=3)
     for config in (dict(eta0=0.1, alpha=1e-5), dict(optimizer="adagrad", eta0=0.05, alpha=1e-5),
-                   dict(eta0=0.1, penalty="l1", alpha=1e-5, average=True)):
-        kwargs = dict(batch_size=1, tol=None, max_iter=4, random_state=0, **config)
+                   dict(eta0=0.1, penalty="l1", alpha=1e-5, average=True),
+                   dict(eta0=0.5, alpha=1e-5, batch_size=8),
+                   dict(optimizer="adam", eta0=0.01, penalty="elasticnet", alpha=1e-5,
+                        batch_size=16)):
+        kwargs = dict(tol=None, max_iter=4, random_state=0, **{"batch_size": 1, **config})
         one = LogisticRegression(n_jobs=1, **kwargs).fit(X, y)
         again = LogisticRegression(n_jobs=1, **kwargs).fit(X, y)
         assert np.array_equal(one.coef_, again.coef_)

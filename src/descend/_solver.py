@@ -426,15 +426,11 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
     engine.line_search_point = None  # the data may differ from the last call
     sw_sum = float(sw[rows].sum(dtype=np.float64))
     full_batch = settings.batch_size is None or settings.batch_size >= len(rows)
-    width = k * p + 2 * k + 1
+    width = k * p + 3 * k + 1
     n_chunks = (n_chunks_for(len(rows), p, k) if full_batch
                 else max(1, min(settings.n_threads, MAX_SCRATCH // width)))
     work = np.empty((n_chunks, width))
-    if sp.issparse(X) and not full_batch and not settings.scale_features:
-        lazy = np.empty((N_LAZY_ROWS, -(-len(rows) // settings.batch_size) + 1))
-    else:
-        lazy = np.empty((N_LAZY_ROWS, 1))
-    work = (work, lazy)
+    work = (work, *_lazy_scratch(X, settings, rows, k, n_chunks, full_batch))
     cfg = _config(problem, settings, rows, val_rows, sw_sum, eta0)
     max_epochs = settings.max_iter if epochs is None else epochs
     work_per_epoch = (problem.X.nnz if sp.issparse(problem.X) else n * p) * k
@@ -523,17 +519,36 @@ def _result(engine, settings, eta0, converged):
                   converged=converged, eta0=eta0)
 
 
+def _lazy_scratch(X, settings, rows, k, n_threads, full_batch):
+    """Scratch of the CSR kernels' lazy updates (per-sample and mini-batch,
+    unless scale_features): the epoch's schedule rows; per thread, the
+    flags and the list of the coordinates a mini-batch touches (room for
+    the K * nnz of the batch_size longest rows).  1-wide when unused."""
+    lazy = np.empty((N_LAZY_ROWS, 1))
+    marks = np.zeros((1, 1), dtype=np.uint8)
+    touched = np.empty((1, 1), dtype=np.int64)
+    if sp.issparse(X) and not full_batch and not settings.scale_features:
+        batch = settings.batch_size
+        lazy = np.empty((N_LAZY_ROWS, -(-len(rows) // batch) + 1))
+        if batch > 1:
+            lengths = np.sort(np.diff(X.indptr))[-batch:]
+            cap = max(1, min(k * X.shape[1], k * int(lengths.sum())))
+            marks = np.zeros((n_threads, k * X.shape[1]), dtype=np.uint8)
+            touched = np.empty((n_threads, cap), dtype=np.int64)
+    return lazy, marks, touched
+
+
 def _run_kernel(problem, engine, rows, val_rows, work, cfg, epochs_before, hist):
     """One call of the epoch kernel for X's layout (dense or CSR).  ``work``
-    is (gradient scratch, scratch of the CSR lazy updates)."""
+    is (gradient scratch, *scratch of the CSR lazy updates)."""
     X = problem.X
-    work, lazy = work
+    work, *lazy = work
     common = (problem.y, problem.sample_weight, engine.W, engine.b, engine.W_eff,
               engine.b_eff, engine.scaling.mu, engine.scaling.inv_sigma, rows, val_rows,
               engine.rng_state, work, engine.state, engine.scalars, cfg, epochs_before,
               hist)
     if sp.issparse(X):
-        return _sparse.run_epochs(X.data, X.indices, X.indptr, X.shape[1], *common, lazy)
+        return _sparse.run_epochs(X.data, X.indices, X.indptr, X.shape[1], *common, *lazy)
     return _dense.run_epochs(X, *common)
 
 

@@ -14,7 +14,7 @@ update, which touches all K*p coefficients once per batch.
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport NAN, fabs, fmax, fmin, isfinite, pow, sqrt
+from libc.math cimport NAN, copysign, fabs, fmax, fmin, isfinite, pow, sqrt
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from openmp cimport omp_get_wtime
 
@@ -512,6 +512,9 @@ cdef double _sample_steps(const Config *cfg, Lazy *lz, const floating *data,
         if cfg.fit_intercept:
             for c in range(k):
                 _intercept_step(cfg, lz, b, c, zs[c], eta, t, zs + k)
+        elif lz.has_avg and t >= lz.avg_start:
+            for c in range(k):
+                zs[k + c] += b[c]
     return total + _flush(&block)
 
 
@@ -576,6 +579,183 @@ cdef double _sgd_steps(const Config *cfg, Lazy *lz, const floating *data,
     return total + _flush(&block)
 
 
+cdef inline void _finish_prox(Lazy *lz, floating *W, Py_ssize_t jj, double v0,
+                              double v1, double sa, double thr,
+                              double uv1, double qb) noexcept nogil:
+    """_finish for a mini-batch: the dense update's proximal L1 step
+    (soft-thresholding by eta*l1 in W units)."""
+    cdef double w
+    if lz.has_l1:
+        w = sa * v1
+        v1 = copysign(fmax(fabs(w) - thr, 0.0), w) / sa
+        lz.stamp[jj] = uv1
+    W[jj] = <floating>v1
+    if lz.has_avg:
+        lz.avg[jj] -= qb * (W[jj] - v0)
+
+
+cdef inline void _touched_step(const Config *cfg, Lazy *lz, floating *W,
+                               double *g, unsigned char *marks,
+                               const int64_t *touched, Py_ssize_t nt,
+                               double factor, double eta, double sa, double t,
+                               double uv1, double qb) noexcept nogil:
+    """One mini-batch update of the coordinates it touched (the optimizer
+    chosen once, outside the loops); clears their gradient and marks."""
+    cdef Py_ssize_t l, jj
+    cdef double gj, v0, bias1, bias2
+    cdef double mom = cfg.momentum, l2c = lz.l2c, thr = eta * cfg.l1
+    cdef double *m = lz.m1
+    cdef double *v = lz.m2
+    if cfg.optimizer == OPT_SGD:
+        for l in range(nt):
+            jj = touched[l]
+            gj = factor * g[jj]
+            g[jj] = 0.0
+            marks[jj] = 0
+            v0 = W[jj]
+            _finish_prox(lz, W, jj, v0, v0 - eta * gj / sa, sa, thr, uv1, qb)
+    elif cfg.optimizer == OPT_MOMENTUM or cfg.optimizer == OPT_NESTEROV:
+        for l in range(nt):
+            jj = touched[l]
+            v0 = W[jj]
+            gj = factor * g[jj] + l2c * v0
+            g[jj] = 0.0
+            marks[jj] = 0
+            m[jj] = mom * m[jj] + gj
+            if cfg.optimizer == OPT_NESTEROV:  # loop-invariant: unswitched
+                gj = gj + mom * m[jj]
+            else:
+                gj = m[jj]
+            _finish_prox(lz, W, jj, v0, v0 - eta * gj / sa, sa, thr, uv1, qb)
+    elif cfg.optimizer == OPT_ADAGRAD or cfg.optimizer == OPT_RMSPROP:
+        for l in range(nt):
+            jj = touched[l]
+            v0 = W[jj]
+            gj = factor * g[jj] + l2c * v0
+            g[jj] = 0.0
+            marks[jj] = 0
+            if cfg.optimizer == OPT_ADAGRAD:  # loop-invariant: unswitched
+                m[jj] += gj * gj
+            else:
+                m[jj] = cfg.rho * m[jj] + (1.0 - cfg.rho) * gj * gj
+            _finish_prox(lz, W, jj, v0, v0 - eta * gj / (sqrt(m[jj]) + cfg.eps) / sa,
+                         sa, thr, uv1, qb)
+    else:
+        bias1 = 1.0 - pow(cfg.beta_1, t)
+        bias2 = 1.0 - pow(cfg.beta_2, t)
+        for l in range(nt):
+            jj = touched[l]
+            v0 = W[jj]
+            gj = factor * g[jj] + l2c * v0
+            g[jj] = 0.0
+            marks[jj] = 0
+            m[jj] = cfg.beta_1 * m[jj] + (1.0 - cfg.beta_1) * gj
+            v[jj] = cfg.beta_2 * v[jj] + (1.0 - cfg.beta_2) * gj * gj
+            _finish_prox(lz, W, jj, v0, v0 - eta * (m[jj] / bias1)
+                         / (sqrt(v[jj] / bias2) + cfg.eps) / sa, sa, thr, uv1, qb)
+
+
+cdef double _batch_steps(const Config *cfg, Lazy *lz, const floating *data,
+                         const index_t *ind, const index_t *indptr,
+                         const floating *y, const floating *sw, floating *W,
+                         floating *b, const int64_t *rows, Py_ssize_t first,
+                         Py_ssize_t end, Py_ssize_t stride, Py_ssize_t n_rows,
+                         Py_ssize_t batch, double sw_scale, double *g,
+                         unsigned char *marks, int64_t *touched) noexcept nogil:
+    """Mini-batch updates number first, first + stride, ... < end of the
+    epoch (batch i: rows[i*batch : (i+1)*batch]); the gradient is summed in
+    the dense scratch g (K*p + K, zero outside an update) over the
+    coordinates the batch touches (listed in ``touched``, flagged in
+    ``marks``): O(nnz of the batch), never O(p)."""
+    cdef Py_ssize_t ii, rr, r0, r1, i, lo, nnz, c, j, jj, nt, p = lz.p
+    cdef int k = lz.k
+    cdef double total = 0.0, d, eta, sb, sa, t, acc, v0, v1, norm, factor
+    cdef double qb = 0.0, uv0 = 0.0, uv1 = 0.0, clip
+    cdef double *gb = g + lz.kp
+    cdef double *zs = gb + k
+    cdef double *bsum = zs + k
+    cdef const floating *x
+    cdef const index_t *ix
+    cdef LogBlock block
+    block.product = 1.0
+    block.count = 0
+    ii = first - stride
+    while ii + stride < end:
+        ii += stride
+        r0 = ii * batch
+        r1 = r0 + batch if r0 + batch < n_rows else n_rows
+        eta = lz.eta[ii]
+        sb = lz.S[ii]
+        sa = lz.S[ii + 1]
+        t = lz.t0 + ii + 1.0
+        if lz.has_avg:
+            qb = lz.Q[ii]
+        if lz.has_l1:
+            uv0 = lz.UV[ii]
+            uv1 = lz.UV[ii + 1]
+        nt = 0
+        for c in range(k):
+            gb[c] = 0.0
+        for rr in range(r0, r1):
+            i = rows[rr]
+            _prefetch_csr(data, ind, indptr, W, y, sw, rows, rr, n_rows, 1)
+            lo = indptr[i]
+            nnz = indptr[i + 1] - lo
+            x = data + lo
+            ix = ind + lo
+            for c in range(k):
+                acc = 0.0
+                for j in range(nnz):
+                    jj = c * p + ix[j]
+                    if not marks[jj]:
+                        marks[jj] = 1
+                        touched[nt] = jj
+                        nt += 1
+                        if lz.has_l1:  # soft-thresholds compose: one catch-up
+                            v0 = W[jj]
+                            v1 = copysign(fmax(fabs(v0) - (uv0 - lz.stamp[jj]), 0.0), v0)
+                            lz.stamp[jj] = uv0
+                            if v1 != v0:
+                                W[jj] = <floating>v1
+                                if lz.has_avg:
+                                    lz.avg[jj] -= qb * (W[jj] - v0)
+                    acc += <double>x[j] * <double>W[jj]
+                zs[c] = sb * acc + b[c]
+            if cfg.loss == DESCEND_MULTINOMIAL:
+                total += sw[i] * descend_multinomial_loss(zs, k, <int>y[i])
+                for c in range(k):
+                    zs[c] *= sw[i]
+            else:
+                total += _single_loss(cfg.loss, cfg.epsilon, zs[0], y[i], sw[i], &d,
+                                      &block)
+                zs[0] = d
+            for c in range(k):
+                for j in range(nnz):
+                    g[c * p + ix[j]] += zs[c] * x[j]
+                gb[c] += zs[c]
+        factor = sw_scale / (r1 - r0)
+        if not cfg.fit_intercept:
+            for c in range(k):
+                gb[c] = 0.0
+        if cfg.clip_norm > 0.0:
+            norm = 0.0
+            for j in range(nt):
+                norm += g[touched[j]] * g[touched[j]]
+            for c in range(k):
+                norm += gb[c] * gb[c]
+            norm = factor * sqrt(norm)
+            if norm > cfg.clip_norm:
+                factor *= cfg.clip_norm / norm
+        _touched_step(cfg, lz, W, g, marks, touched, nt, factor, eta, sa, t, uv1, qb)
+        if cfg.fit_intercept:
+            for c in range(k):
+                _intercept_step(cfg, lz, b, c, factor * gb[c], eta, t, bsum)
+        elif lz.has_avg and t >= lz.avg_start:
+            for c in range(k):
+                bsum[c] += b[c]
+    return total + _flush(&block)
+
+
 cdef void _close_segment(Lazy *lz, floating *W, Py_ssize_t end,
                          int n_threads) noexcept nogil:
     """Catch every coordinate up on L1, add Q * V to P (the average's sum
@@ -632,62 +812,84 @@ cdef void _close_average(Lazy *lz, const floating *W, const floating *b,
         lz.avg[lz.kp + jj] /= n1
 
 
-cdef double _lazy_sample_epoch(const Config *cfg, Lazy *lz, double *lzrows,
-                               Py_ssize_t lz_stride, const floating *data,
-                               const index_t *ind, const index_t *indptr,
-                               const floating *y, const floating *sw,
-                               floating *W, floating *b, const int64_t *rows,
-                               Py_ssize_t n, Py_ssize_t epoch, double *sc,
-                               double *work, Py_ssize_t width, int n_threads,
-                               double *eta_last) noexcept nogil:
-    """One epoch of O(nnz) per-sample updates; Hogwild over ``n_threads``
-    threads (thread c takes positions c, c + T, ...: update i of the epoch
-    is t0 + i + 1 whichever thread makes it).  Returns the loss sum."""
+cdef double _lazy_epoch(const Config *cfg, Lazy *lz, double *lzrows,
+                        Py_ssize_t lz_stride, const floating *data,
+                        const index_t *ind, const index_t *indptr,
+                        const floating *y, const floating *sw, floating *W,
+                        floating *b, const int64_t *rows, Py_ssize_t n,
+                        Py_ssize_t batch, Py_ssize_t epoch, double *sc,
+                        double *work, Py_ssize_t width, unsigned char *marks,
+                        int64_t *touched, Py_ssize_t cap, int n_threads,
+                        double *eta_last) noexcept nogil:
+    """One epoch of lazy per-sample (batch 1) or mini-batch updates, O(nnz);
+    Hogwild over ``n_threads`` threads: thread c makes updates c, c + T, ...
+    of the epoch (update i is t0 + i + 1 whichever thread makes it; its
+    rows are positions i*batch ... of the shuffled order).  Returns the
+    epoch's loss sum, summed from per-thread partials in thread order."""
     cdef Py_ssize_t seg = 0, seg_end, c, j
+    cdef Py_ssize_t n_steps = (n + batch - 1) // batch
+    cdef Py_ssize_t bsum_off = lz.k if batch == 1 else lz.kp + 2 * lz.k
+    cdef Py_ssize_t kp = lz.kp
     cdef int T = n_threads
-    cdef double total = 0.0
-    cdef bint plain = (lz.k == 1 and cfg.optimizer == OPT_SGD and not lz.has_l1
-                       and not lz.has_avg and cfg.loss != DESCEND_MULTINOMIAL)
+    cdef double total = 0.0, sw_scale = n / cfg.sw_sum
+    cdef bint plain = (batch == 1 and lz.k == 1 and cfg.optimizer == OPT_SGD
+                       and not lz.has_l1 and not lz.has_avg
+                       and cfg.loss != DESCEND_MULTINOMIAL)
     lz.t0 = sc[SC_T]
     lz.u_base = sc[SC_L1_U]
     if lz.has_avg:
         _open_average(lz, W, b, lz.t0)
-    while seg < n:
-        seg_end = _fill_segment(cfg, lzrows, lz_stride, seg, n, lz.t0, epoch,
+    if batch > 1:  # the scratch gradients start at zero (kept so by the updates)
+        for c in prange(T, schedule='static', num_threads=T):
+            for j in range(kp):
+                work[c * width + j] = 0.0
+    while seg < n_steps:
+        seg_end = _fill_segment(cfg, lzrows, lz_stride, seg, n_steps, lz.t0, epoch,
                                 sc[SC_ETA_ADAPTIVE], lz.decay)
         for c in range(T):
-            for j in range(2 * lz.k):
-                work[c * width + j] = 0.0
+            for j in range(lz.k):
+                work[c * width + bsum_off + j] = 0.0
         if T <= 1 or seg_end - seg < 2 * T:
+            T = 1
             if plain:
                 total += _sgd_steps(cfg, lz, data, ind, indptr, y, sw, W, b, rows,
-                                    seg, seg_end, 1, n / cfg.sw_sum)
-            else:
+                                    seg, seg_end, 1, sw_scale)
+            elif batch == 1:
                 total += _sample_steps(cfg, lz, data, ind, indptr, y, sw, W, b, rows,
-                                       seg, seg_end, 1, n / cfg.sw_sum, work)
+                                       seg, seg_end, 1, sw_scale, work)
+            else:
+                total += _batch_steps(cfg, lz, data, ind, indptr, y, sw, W, b, rows,
+                                      seg, seg_end, 1, n, batch, sw_scale, work,
+                                      marks, touched)
         else:
             for c in prange(T, schedule='static', chunksize=1, num_threads=T):
                 if plain:
                     work[c * width + width - 1] = _sgd_steps(
                         cfg, lz, data, ind, indptr, y, sw, W, b, rows, seg + c,
-                        seg_end, T, n / cfg.sw_sum)
-                else:
+                        seg_end, T, sw_scale)
+                elif batch == 1:
                     work[c * width + width - 1] = _sample_steps(
                         cfg, lz, data, ind, indptr, y, sw, W, b, rows, seg + c,
-                        seg_end, T, n / cfg.sw_sum, work + c * width)
+                        seg_end, T, sw_scale, work + c * width)
+                else:
+                    work[c * width + width - 1] = _batch_steps(
+                        cfg, lz, data, ind, indptr, y, sw, W, b, rows, seg + c,
+                        seg_end, T, n, batch, sw_scale, work + c * width,
+                        marks + c * kp, touched + c * cap)
             for c in range(T):
                 total += work[c * width + width - 1]
         if lz.has_avg:
             for c in range(T):
                 for j in range(lz.k):
-                    lz.avg[lz.kp + j] += work[c * width + lz.k + j]
+                    lz.avg[kp + j] += work[c * width + bsum_off + j]
+        T = n_threads
         _close_segment(lz, W, seg_end, n_threads)
         if lz.has_l1:
             lz.u_base += lzrows[LZ_U * lz_stride + seg_end]
         seg = seg_end
-    sc[SC_T] += n
+    sc[SC_T] += n_steps
     sc[SC_L1_U] = lz.u_base
-    eta_last[0] = lzrows[LZ_ETA * lz_stride + n - 1]
+    eta_last[0] = lzrows[LZ_ETA * lz_stride + n_steps - 1]
     if lz.has_avg:
         _close_average(lz, W, b, sc[SC_T])
     return total
@@ -702,11 +904,15 @@ def run_epochs(const floating[::1] data, const index_t[::1] indices,
                const int64_t[::1] val_rows, uint64_t[::1] rng_state,
                double[:, ::1] work, double[:, ::1] state, double[::1] scalars,
                Config cfg, Py_ssize_t epochs_before, double[:, ::1] hist,
-               double[:, ::1] lazy):
+               double[:, ::1] lazy, unsigned char[:, ::1] marks,
+               int64_t[:, ::1] touched):
     """_dense.run_epochs for a CSR matrix given as (data, indices, indptr).
 
-    ``lazy`` (N_LAZY_ROWS, updates per epoch + 1) doubles of scratch for the
-    lazy per-sample and mini-batch updates ((N_LAZY_ROWS, 1) when unused)."""
+    Scratch of the lazy per-sample and mini-batch updates (1-wide when
+    unused): ``lazy`` (N_LAZY_ROWS, updates per epoch + 1) doubles; for
+    mini-batches, per thread, ``marks`` (K*p flags, zero) and ``touched``
+    (room for the K * nnz of the largest batch).  ``work`` has a row per
+    thread of at least K*p + 3K + 1 doubles."""
     cdef Py_ssize_t n = train_rows.shape[0], p = n_features
     cdef Py_ssize_t width = work.shape[1], n_epochs = hist.shape[0]
     cdef int k = W.shape[0]
@@ -730,7 +936,7 @@ def run_epochs(const floating[::1] data, const index_t[::1] indices,
     cdef const int64_t *all_rows = NULL if cfg.rows_identity else rows
     cdef double *st = &state[0, 0]
     cdef double *sc = &scalars[0]
-    cdef bint lazy_sample = cfg.batch_size == 1 and not cfg.scale
+    cdef bint lazy_csr = cfg.batch_size >= 1 and not cfg.scale
     cdef double *lzp = &lazy[0, 0]
     cdef Py_ssize_t lz_stride = lazy.shape[1]
     cdef int n_threads = cfg.n_threads if cfg.n_threads < work.shape[0] else <int>work.shape[0]
@@ -783,10 +989,12 @@ def run_epochs(const floating[::1] data, const index_t[::1] indices,
                 if cfg.shuffle:
                     descend_shuffle(rows, n, &rng_state[0])
                 total = 0.0
-                if lazy_sample:
-                    total = _lazy_sample_epoch(&cfg, &lz, lzp, lz_stride, dp, ip, pp,
-                                               &y[0], &sw[0], Wp, bp, rows, n, epoch,
-                                               sc, &work[0, 0], width, n_threads, &eta)
+                if lazy_csr:
+                    total = _lazy_epoch(&cfg, &lz, lzp, lz_stride, dp, ip, pp, &y[0],
+                                        &sw[0], Wp, bp, rows, n, cfg.batch_size, epoch,
+                                        sc, &work[0, 0], width, &marks[0, 0],
+                                        &touched[0, 0], touched.shape[1], n_threads,
+                                        &eta)
                 else:
                     s = 0
                     while s < n:
