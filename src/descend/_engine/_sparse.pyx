@@ -7,10 +7,45 @@ matrix: float32/float64 values, int32/int64 indices, unsorted indices and
 explicit zeros allowed.  Forming a row's margin and adding it to the
 gradient cost O(nnz of the row).
 
-Per-sample plain SGD is O(nnz) per step: the L2 decay multiplies a scale
-factor s (w = s * v) instead of every coefficient, and only the row's
-coefficients of v move.  Every other configuration goes through the general
-update, which touches all K*p coefficients once per batch.
+Per-sample and mini-batch updates are LAZY: an update costs O(K * nnz of
+its rows), never O(p) (only once per epoch is every coordinate visited: the
+catch-up below, the rollback copy and the finiteness check).  Within an
+epoch W = S * V, the scale S carrying the L2 decay of sgd (coupled weight
+decay decays every coefficient) and of adamw (decoupled decay); the step
+size depends on the update count t only, so the epoch's step sizes,
+products of decays and cumulative penalties are precomputed (``lazy``).
+With n_threads > 1 the epoch is Hogwild (Niu et al. 2011): thread c makes
+updates c, c + T, c + 2T, ... of the shuffled order (update i is always
+number t0 + i + 1, so every schedule is unchanged) on the shared W without
+locks; non-deterministic.  n_threads = 1 is reproducible bit for bit.
+
+The semantics, per update t (rows R, J = the coordinates they touch):
+
+* sgd with L2, clip_norm, any schedule: exactly the dense update (the
+  clipped norm is |d| sqrt(||x||^2 + fit_intercept), over J for a batch).
+* L1, per sample: scikit-learn's cumulative penalty (Tsuruoka et al.
+  2009), applied to J after the step; a coordinate outside J catches up
+  at its next touch or at the epoch's end with the penalty of every
+  update in between at once.  Exact without decay (pure L1, and L1 with
+  the lazy optimizers other than adamw).  With a decay (sgd elastic net,
+  adamw + L1) the trajectory is exact while the coordinate stays away from
+  0; one that reaches 0 between two touches keeps as credit the decayed
+  penalty of the interval minus its decayed |w| (the dense update does not
+  decay the credit).
+* L1, mini-batch: the dense update's soft-thresholding; thresholds compose
+  through the decay, so the lazy catch-up is exact (elastic net included).
+* average: sum_t W_t = P + Q_t * V (Xu 2011; scikit-learn's two scalars),
+  exact; the intercepts' sums are kept per thread.  With L1 the average is
+  that of the coefficients as the lazy updates hold them: the shrinkage of
+  a coordinate between touches enters it from its next touch on.
+* momentum, nesterov, adagrad, rmsprop, adam, adamw: lazy, as TensorFlow's
+  LazyAdam / PyTorch's SparseAdam: only coordinates in J take a step and
+  move their buffers, with gradient (data gradient) + l2 * w_j (PyTorch's
+  coupled weight_decay, on J only); adam's bias corrections use the global
+  t; adamw's decoupled decay reaches every coordinate (exactly, through S).
+  The intercepts take their full optimizer step every update.
+* scale_features=True: the centred gradient is dense, so these fits take
+  the general O(K*p) update of _common._update.
 """
 from cython cimport floating
 from cython.parallel cimport prange
