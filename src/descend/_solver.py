@@ -40,9 +40,10 @@ OPTIMIZERS = {"sgd": 0, "momentum": 1, "nesterov": 2, "adagrad": 3,
               "rmsprop": 4, "adam": 5, "adamw": 6}
 # Step sizes of eta0="auto" for the adaptive optimizers (PyTorch's defaults).
 AUTO_ETA = {"adagrad": 0.01, "rmsprop": 0.01, "adam": 0.001, "adamw": 0.001}
-ROW_AVERAGE, ROW_GRAD, ROW_BEST, N_STATE_ROWS = 2, 4, 6, 7
+ROW_AVERAGE, ROW_GRAD, ROW_BEST, N_STATE_ROWS = 2, 4, 6, 8
 SC_T, SC_BEST, SC_ETA_ADAPTIVE, SC_MIN_OBJECTIVE, N_SCALARS = 0, 2, 4, 5, 6
 N_HIST = 6
+N_LAZY_ROWS = 5  # schedule rows of the CSR lazy updates (_sparse.pyx)
 
 # Full batch: rows are reduced in chunks of at least MIN_CHUNK_WORK
 # multiply-adds, in at most MAX_CHUNKS chunks; the chunk count depends on the
@@ -452,10 +453,11 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
     engine.line_search_point = None  # the data may differ from the last call
     sw_sum = float(sw[rows].sum(dtype=np.float64))
     full_batch = settings.batch_size is None or settings.batch_size >= len(rows)
-    width = k * p + 2 * k + 1
+    width = k * p + 3 * k + 1
     n_chunks = (n_chunks_for(len(rows), p, k) if full_batch
                 else max(1, min(settings.n_threads, MAX_SCRATCH // width)))
     work = np.empty((n_chunks, width))
+    work = (work, *_lazy_scratch(X, settings, rows, k, n_chunks, full_batch))
     cfg = _config(problem, settings, rows, val_rows, sw_sum, eta0)
     lower = "Lower eta0 (or use eta0='auto')"
     if settings.learning_rate == "optimal":
@@ -558,15 +560,36 @@ def _result(engine, settings, eta0, converged):
                   converged=converged, eta0=eta0)
 
 
+def _lazy_scratch(X, settings, rows, k, n_threads, full_batch):
+    """Scratch of the CSR kernels' lazy updates (per-sample and mini-batch,
+    unless scale_features): the epoch's schedule rows; per thread, the
+    flags and the list of the coordinates a mini-batch touches (room for
+    the K * nnz of the batch_size longest rows).  1-wide when unused."""
+    lazy = np.empty((N_LAZY_ROWS, 1))
+    marks = np.zeros((1, 1), dtype=np.uint8)
+    touched = np.empty((1, 1), dtype=np.int64)
+    if sp.issparse(X) and not full_batch and not settings.scale_features:
+        batch = settings.batch_size
+        lazy = np.empty((N_LAZY_ROWS, -(-len(rows) // batch) + 1))
+        if batch > 1:
+            lengths = np.sort(np.diff(X.indptr))[-batch:]
+            cap = max(1, min(k * X.shape[1], k * int(lengths.sum())))
+            marks = np.zeros((n_threads, k * X.shape[1]), dtype=np.uint8)
+            touched = np.empty((n_threads, cap), dtype=np.int64)
+    return lazy, marks, touched
+
+
 def _run_kernel(problem, engine, rows, val_rows, work, cfg, epochs_before, hist):
-    """One call of the epoch kernel for X's layout (dense or CSR)."""
+    """One call of the epoch kernel for X's layout (dense or CSR).  ``work``
+    is (gradient scratch, *scratch of the CSR lazy updates)."""
     X = problem.X
+    work, *lazy = work
     common = (problem.y, problem.sample_weight, engine.W, engine.b, engine.W_eff,
               engine.b_eff, engine.scaling.mu, engine.scaling.inv_sigma, rows, val_rows,
               engine.rng_state, work, engine.state, engine.scalars, cfg, epochs_before,
               hist)
     if sp.issparse(X):
-        return _sparse.run_epochs(X.data, X.indices, X.indptr, X.shape[1], *common)
+        return _sparse.run_epochs(X.data, X.indices, X.indptr, X.shape[1], *common, *lazy)
     return _dense.run_epochs(X, *common)
 
 

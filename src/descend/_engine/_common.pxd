@@ -32,8 +32,9 @@ cdef enum:
 
 # Rows of the double ``state`` array, each of K*p + K entries (coefficients,
 # then intercepts): optimizer buffers, the average, the cumulative L1
-# penalty, the last gradient, the epoch's starting point (for rollback) and
-# the best point seen (keep_best).
+# penalty, the last gradient, the epoch's starting point (for rollback), the
+# best point seen (keep_best) and the stamps of the CSR kernels' lazy updates
+# (zero between epochs).
 cdef enum:
     ROW_BUF1 = 0
     ROW_BUF2 = 1
@@ -42,7 +43,8 @@ cdef enum:
     ROW_GRAD = 4
     ROW_START = 5
     ROW_BEST = 6
-    N_STATE_ROWS = 7
+    ROW_LAZY = 7        # CSR lazy updates: a coordinate's stamp (see _sparse)
+    N_STATE_ROWS = 8
 
 # Entries of the double ``scalars`` array carried across calls.
 cdef enum:
