@@ -333,13 +333,17 @@ def test_errors_name_the_argument(iris_scaled):
         SGDClassifier(loss="hinge").fit(X, y).predict_proba(X)
 
 
-def test_divergence_raises_instead_of_returning_garbage():
-    """scikit-learn returns coefficients of ~1e11 here (R^2 ~ -1e26)."""
+def test_a_finite_blow_up_warns_and_overflow_raises():
+    """scikit-learn returns coefficients of ~1e11 here (R^2 ~ -1e26), silently;
+    descend returns the same kind of result (as scikit-learn's own tests
+    require) with a warning, and raises once the values overflow."""
     rng = np.random.RandomState(0)
     X = rng.normal(loc=100, size=(100, 2))
     y = rng.normal(size=100)
-    with pytest.raises(DivergenceError, match="Lower eta0"):
-        SGDRegressor(random_state=0).fit(X, y)
+    with pytest.warns(ConvergenceWarning, match="blew up"):
+        SGDRegressor(random_state=0, max_iter=5, tol=None).fit(X, y)
+    with pytest.raises(DivergenceError, match="Floating-point under-/overflow"):
+        SGDRegressor(random_state=0, learning_rate="constant", eta0=1.0).fit(X * 1e100, y)
 
 
 def test_early_stopping_classifier_on_regression_loss(iris_scaled):
@@ -357,3 +361,34 @@ def test_max_iter_warns_once_for_one_vs_rest(iris_scaled):
         warnings.simplefilter("always")
         SGDClassifier(max_iter=1, tol=1e-3, random_state=0).fit(X, y)
     assert sum(issubclass(w.category, ConvergenceWarning) for w in caught) == 1
+
+
+def test_intercept_decay_follows_sparsity_not_storage():
+    """'auto' damps the intercept's steps by 0.01 on data with < 10% nonzeros,
+    the same for a dense array and its CSR copy; the damped step is exactly
+    0.01 times the full one."""
+    rng = np.random.default_rng(3)
+    X = rng.standard_normal((300, 40)) * (rng.random((300, 40)) < 0.05)
+    labels = (X[:, :5].sum(axis=1) > 0).astype(int)
+    kwargs = dict(loss="log_loss", learning_rate="constant", eta0=0.05, alpha=1e-3,
+                  max_iter=3, tol=None, random_state=0, n_jobs=1)
+    dense = SGDClassifier(**kwargs).fit(X, labels)
+    csr = SGDClassifier(**kwargs).fit(sp.csr_matrix(X), labels)
+    np.testing.assert_allclose(csr.coef_, dense.coef_, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(csr.intercept_, dense.intercept_, rtol=1e-10)
+    damped = SGDClassifier(intercept_decay=0.01, **kwargs).fit(X, labels)
+    np.testing.assert_array_equal(damped.coef_, dense.coef_)
+    full = SGDClassifier(intercept_decay=1.0, **kwargs).fit(X, labels)
+    assert not np.allclose(full.intercept_, dense.intercept_)
+    # one epoch in row order against the hand-computed steps
+    one = SGDClassifier(loss="hinge", learning_rate="constant", eta0=0.05, alpha=0.01,
+                        max_iter=1, tol=None, shuffle=False).fit(sp.csr_matrix(X), labels)
+    w, b = np.zeros(X.shape[1]), 0.0
+    for xi, yi in zip(X, 2.0 * labels - 1):
+        d = reference_dloss("hinge", xi @ w + b, yi, 0.1)
+        w = (1 - 0.05 * 0.01) * w - 0.05 * d * xi
+        b -= 0.01 * 0.05 * d
+    np.testing.assert_allclose(one.coef_.ravel(), w, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(one.intercept_, [b], rtol=1e-10)
+    # dense data keeps full steps; full batch always does
+    assert SGDClassifier()._intercept_decay(np.ones((4, 3))) == 1.0

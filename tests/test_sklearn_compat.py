@@ -25,12 +25,6 @@ def expected_failed_checks(estimator):
         "check_sample_weight_equivalence_on_sparse_data":
             "as on dense data",
     }
-    if isinstance(estimator, SGDRegressor):
-        reason = ("the check's data (features ~ N(100, 1)) with scikit-learn's default "
-                  "step eta0=0.01 diverges; descend raises DivergenceError where "
-                  "scikit-learn returns coefficients of ~1e11 (R^2 ~ -1e26)")
-        failures.update({name: reason for name in (
-            "check_fit_idempotent", "check_fit_check_is_fitted", "check_n_features_in")})
     return failures
 
 

@@ -52,6 +52,9 @@ static inline double descend_log_loss_split(double z, double y, double *dloss,
     return (z > 0.0 ? z : 0.0) - y * z;
 }
 
+/* The largest |dloss| a kernel lets through (scikit-learn's MAX_DLOSS). */
+#define DESCEND_MAX_DLOSS 1e12
+
 /* Rows whose (1 + e) factors are multiplied before one log. */
 #define DESCEND_LOG_BLOCK 32
 

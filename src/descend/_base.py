@@ -133,8 +133,13 @@ PARAMETER_DOCS = {
     "n_jobs": """n_jobs : int or None, default={default}
     OpenMP threads. None and -1 use every thread OpenMP offers (honouring
     OMP_NUM_THREADS and threadpoolctl); -2 all but one. Full-batch results
-    are bitwise identical for any value; mini-batches are split across
-    threads only when large enough to pay for it.""",
+    are bitwise identical for any value; dense mini-batches are split across
+    threads only when large enough to pay for it. Per-sample and mini-batch
+    fits on sparse (CSR) input run lock-free Hogwild epochs with more than
+    one thread, which are NOT reproducible; they do so only when n_jobs is
+    given (None keeps them on one thread, reproducible from
+    ``random_state``). One-vs-rest classes are fitted in parallel threads
+    (reproducibly).""",
     "verbose": """verbose : int >= 0, default={default}
     1: print one line per epoch (objective, step size, seconds). 2: show a
     progress bar over epochs with the current objective (needs tqdm, the
@@ -316,7 +321,8 @@ class GradientDescentEstimator(BaseEstimator):
             shuffle=bool(self.shuffle),
             # spread the 31-bit seed over the 64-bit state
             seed=(seed * 0x9E3779B97F4A7C15 + 1) % 2**64,
-            n_threads=resolve_n_threads(self.n_jobs), verbose=int(self.verbose),
+            n_threads=resolve_n_threads(self.n_jobs), n_jobs_given=self.n_jobs is not None,
+            verbose=int(self.verbose),
         )
 
     def _initial_coefficients(self, n_outputs, n_features, coef_init, intercept_init):

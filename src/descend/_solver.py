@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import time
 import warnings
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,6 +74,11 @@ class DivergenceError(FloatingPointError, ValueError):
     result = None
 
 
+class BlowUpWarning(ConvergenceWarning):
+    """A fit without the blow-up check (the SGD estimators) ended with a
+    finite objective 1e10-fold above the all-zero model's."""
+
+
 @dataclass
 class Problem:
     """Validated data of one fit: X (n, p) C-contiguous float32/float64 or
@@ -132,6 +138,13 @@ class Settings:
     #: from ``seed``
     split_random_state: object = None
     n_threads: int = 1
+    #: n_jobs was given (not None): only then do stochastic CSR fits run
+    #: Hogwild, which is not reproducible; n_jobs=None keeps them on one thread
+    n_jobs_given: bool = True
+    #: multiplies the intercept's data gradient in stochastic updates
+    intercept_decay: float = 1.0
+    #: a finite 1e10-fold blow-up of the objective counts as divergence
+    blowup_check: bool = True
     verbose: int = 0
 
 
@@ -349,7 +362,9 @@ class Engine:
         self.state = np.zeros((N_STATE_ROWS, k * p + k))
         self.scalars = np.zeros(N_SCALARS)
         self.scalars[SC_BEST] = np.inf
-        self.scalars[SC_MIN_OBJECTIVE] = np.inf
+        # the blow-up rule's scale: the smallest objective seen, starting
+        # from the all-zero model's (so a first epoch that blows up counts)
+        self.scalars[SC_MIN_OBJECTIVE] = zero_model_objective(problem)
         self.rng_state = np.array([settings.seed], dtype=np.uint64)
         self.history = History()
         self.eta0 = None
@@ -410,7 +425,9 @@ def _config(problem, settings, rows, val_rows, sw_sum, eta0):
         tol=-1.0 if settings.tol is None else settings.tol,
         n_iter_no_change=float(settings.n_iter_no_change),
         early_stopping=settings.early_stopping, val_sst=val_sst,
-        keep_best=settings.keep_best, evaluate_only=False)
+        keep_best=settings.keep_best, evaluate_only=False,
+        intercept_decay=1.0 if full_batch else float(settings.intercept_decay),
+        blowup_check=settings.blowup_check)
 
 
 def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None,
@@ -431,6 +448,9 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
     X, y, sw = problem.X, problem.y, problem.sample_weight
     n, p = X.shape
     k = problem.n_outputs
+    if (sp.issparse(X) and not settings.n_jobs_given and settings.batch_size is not None
+            and settings.batch_size < n):
+        settings = dataclasses.replace(settings, n_threads=1)  # reproducible by default
     if settings.early_stopping:
         rows, val_rows = split if split is not None else validation_split(problem, settings)
     else:
@@ -518,9 +538,48 @@ def solve(problem, settings, engine=None, coef=None, intercept=None, epochs=None
     engine.history.stop_reason = stop_reason or ("tol" if converged else "max_iter")
     if not quiet:
         _warn_if_rising(engine.history, settings, full_batch)
+        warn_if_blown_up(problem, engine.history, settings, stacklevel=4)
         if epochs is None:
             warn_not_converged(engine.history, settings, stacklevel=4)
     return result, engine
+
+
+def zero_model_objective(problem):
+    """The objective of the all-zero model (margins 0): the loss of 0 at
+    each target, weighted; a scale for how large an objective may get."""
+    y = problem.y.astype(np.float64)
+    w = problem.sample_weight.astype(np.float64)
+    eps = problem.epsilon
+    losses = {
+        SQUARED: lambda: 0.5 * y * y,
+        LOG: lambda: np.full_like(y, np.log(2.0)),
+        MULTINOMIAL: lambda: np.full_like(y, np.log(problem.n_outputs)),
+        HINGE: lambda: np.ones_like(y),
+        PERCEPTRON: lambda: np.zeros_like(y),
+        SQUARED_HINGE: lambda: np.ones_like(y),
+        MODIFIED_HUBER: lambda: np.ones_like(y),
+        HUBER: lambda: np.where(np.abs(y) <= eps, 0.5 * y * y, eps * np.abs(y) - 0.5 * eps ** 2),
+        EPSILON_INSENSITIVE: lambda: np.maximum(0.0, np.abs(y) - eps),
+        SQUARED_EPSILON_INSENSITIVE: lambda: np.maximum(0.0, np.abs(y) - eps) ** 2,
+    }
+    return float(w @ losses[problem.loss]() / w.sum())
+
+
+def warn_if_blown_up(problem, history, settings, stacklevel=3):
+    """Without the blow-up check (scikit-learn's SGD semantics), a fit
+    whose objective ended 1e10-fold above the all-zero model's is garbage
+    that is still finite: say so."""
+    objective = history["objective"]
+    if settings.blowup_check or not len(objective):
+        return
+    scale = max(1.0, zero_model_objective(problem))
+    if objective[-1] > 1e10 * scale:
+        warnings.warn(
+            f"The fit blew up: its objective ended at {objective[-1]:.3g}, more than "
+            f"1e10 times the all-zero model's ({scale:.3g}); the coefficients are "
+            f"finite but meaningless. Lower the step size (eta0, or raise alpha for "
+            f"the 'optimal' schedule), or scale the features (StandardScaler, or "
+            f"scale_features=True).", BlowUpWarning, stacklevel=stacklevel)
 
 
 def warn_not_converged(history, settings, stacklevel=3):

@@ -523,7 +523,7 @@ OPTIMAL_STEPS = ("--learning-rate optimal ignores --eta0 (its steps are "
 def _fit(model, X, y, progress, command="train"):
     """fit, with ConvergenceWarnings as one-line notes and divergence as a
     CLIError."""
-    from ._solver import DivergenceError
+    from ._solver import BlowUpWarning, DivergenceError
 
     with warnings.catch_warnings(record=True) as caught:
         try:
@@ -537,8 +537,11 @@ def _fit(model, X, y, progress, command="train"):
             if progress is not None:
                 progress.close()
     for warning in caught:
-        print(f"descend {command}: warning: {' '.join(str(warning.message).split())}",
-              file=sys.stderr)
+        message = " ".join(str(warning.message).split())
+        if issubclass(warning.category, BlowUpWarning):
+            # a finite blow-up is a divergence for the command: no garbage model saved
+            raise CLIError(f"the fit diverged: {message}")
+        print(f"descend {command}: warning: {message}", file=sys.stderr)
 
 
 def _save_plot(history, path, title, n_problems=1):

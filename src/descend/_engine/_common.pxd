@@ -72,6 +72,8 @@ cdef struct Config:
     int loss
     double epsilon          # margin of the huber / epsilon-insensitive losses
     bint regression         # validation score R^2 (else accuracy of sign(z))
+    double intercept_decay  # multiplies the intercept's data gradient in stochastic updates
+    bint blowup_check       # a finite 1e10-fold blow-up of the objective is divergence
     bint fit_intercept
     bint scale              # implicit standardisation through mu/inv_sigma
     bint rows_identity      # full batch over rows 0..n-1 (no index array)
@@ -173,7 +175,8 @@ cdef inline double _single_loss(int loss, double epsilon, double z, double yi,
                 block.count = 0
         else:
             value += wi * log(one_plus_e)
-    d[0] *= wi
+    # scikit-learn's MAX_DLOSS: one absurd row cannot throw w to 1e150
+    d[0] = fmin(fmax(d[0], -DESCEND_MAX_DLOSS), DESCEND_MAX_DLOSS) * wi
     return value
 
 
@@ -265,7 +268,7 @@ cdef inline double _update(const Config *cfg, floating *W, floating *b,
         for j in range(kp):
             g[j] = factor * raw[j]
     for c in range(k):
-        g[kp + c] = factor * raw[kp + c] if cfg.fit_intercept else 0.0
+        g[kp + c] = factor * raw[kp + c] * cfg.intercept_decay if cfg.fit_intercept else 0.0
     # 2. clipping of the data gradient (coefficients and intercepts together)
     if cfg.clip_norm > 0.0:
         norm = sqrt(descend_sqnorm_d(g, n_all))
@@ -410,14 +413,15 @@ cdef inline void _save_best(const Config *cfg, const floating *W,
         _copy_out(W, b, st + ROW_BEST * n_all, kp, k)
 
 
-cdef inline bint _diverged(double *scalars, double objective) noexcept nogil:
+cdef inline bint _diverged(double *scalars, double objective,
+                           bint blowup_check) noexcept nogil:
     """Non-finite, or blown up: more than 1e10 times the smallest objective
-    seen (and above 1e10).  A step size far too large grows the objective
+    seen, the all-zero model's included (and above 1e10).  A step size far too large grows the objective
     geometrically while it is still finite."""
     cdef double low = scalars[SC_MIN_OBJECTIVE]
     if not isfinite(objective):
         return True
-    if objective > 1e10 * (low if low > 1.0 else 1.0):
+    if blowup_check and objective > 1e10 * (low if low > 1.0 else 1.0):
         return True
     if objective < low:
         scalars[SC_MIN_OBJECTIVE] = objective
@@ -434,7 +438,7 @@ cdef inline int _end_epoch(const Config *cfg, floating *W, floating *b,
     (STATUS_DIVERGED: nothing recorded)."""
     cdef int flags
     cdef double monitor = -val_score if cfg.early_stopping else objective
-    if (_diverged(sc, objective) or not isfinite(_penalty(cfg, W, kp))
+    if (_diverged(sc, objective, cfg.blowup_check) or not isfinite(_penalty(cfg, W, kp))
             or not _finite(b, k)):
         _copy_in(W, b, st + ROW_START * (kp + k), kp, k)
         return STATUS_DIVERGED

@@ -19,6 +19,7 @@ cdef extern from "descend/loss.h" nogil:
     double descend_log_loss_split(double z, double y, double *dloss,
                                   double *one_plus_e)
     int DESCEND_LOG_BLOCK
+    double DESCEND_MAX_DLOSS
     double descend_multinomial_loss(double *z, int k, int y)
 
 cdef extern from "descend/vec.h" nogil:

@@ -24,7 +24,7 @@ were not finite, the coefficients were restored to the start of that epoch
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport NAN, isfinite, sqrt
+from libc.math cimport NAN, fmax, isfinite, sqrt
 from libc.stdint cimport int64_t, uint64_t
 from libc.string cimport memcpy
 from openmp cimport omp_get_wtime
@@ -233,7 +233,7 @@ def run_epochs(const floating[:, ::1] X, const floating[::1] y,
     cdef Py_ssize_t updates_per_epoch = (n + batch - 1) // batch
     cdef int status = STATUS_RUNNING
     cdef double total, eta = cfg.eta0, gsq = NAN, objective, d
-    cdef double val_score = NAN
+    cdef double val_score = NAN, decay
     cdef double sw_scale = n / cfg.sw_sum
     cdef double t0 = omp_get_wtime()
     cdef const floating *x
@@ -291,12 +291,14 @@ def run_epochs(const floating[:, ::1] X, const floating[::1] y,
                         sc[SC_T] += 1.0
                         eta = _eta(&cfg, sc[SC_T], epoch, sc[SC_ETA_ADAPTIVE],
                                    updates_per_epoch)
+                        # the decay clamped at 0 (eta * l2 > 1 zeroes w), as scikit-learn
+                        decay = fmax(0.0, 1.0 - eta * cfg.l2)
                         if floating is float:
-                            descend_decay_axpy_f32(Wp, 1.0 - eta * cfg.l2, eta * d, x, p)
+                            descend_decay_axpy_f32(Wp, decay, eta * d, x, p)
                         else:
-                            descend_decay_axpy_f64(Wp, 1.0 - eta * cfg.l2, eta * d, x, p)
+                            descend_decay_axpy_f64(Wp, decay, eta * d, x, p)
                         if cfg.fit_intercept:
-                            bp[0] = <floating>(bp[0] - eta * d)
+                            bp[0] = <floating>(bp[0] - eta * d * cfg.intercept_decay)
                         if cfg.average_start > 0.0 and sc[SC_T] >= cfg.average_start:
                             _average_step(Wp, bp, avg, 1.0 / (sc[SC_T] - cfg.average_start + 1.0),
                                           p)

@@ -451,6 +451,7 @@ cdef inline void _intercept_step(const Config *cfg, Lazy *lz, floating *b,
     the P form would multiply a lost update by t)."""
     cdef Py_ssize_t jj = lz.kp + c
     cdef double b0 = b[c], b1, step
+    g *= cfg.intercept_decay
     cdef double *m = lz.m1
     cdef double *v = lz.m2
     if cfg.optimizer == OPT_SGD:
@@ -610,7 +611,7 @@ cdef double _sgd_steps(const Config *cfg, Lazy *lz, const floating *data,
         for j in range(nnz):
             W[ix[j]] = <floating>(W[ix[j]] - st * x[j])
         if cfg.fit_intercept:
-            b[0] = <floating>(b[0] - eta * d)
+            b[0] = <floating>(b[0] - eta * d * cfg.intercept_decay)
     return total + _flush(&block)
 
 
