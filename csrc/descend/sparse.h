@@ -5,7 +5,9 @@
 #include <stddef.h>
 #include <stdint.h>
 
-/* Two-stage prefetch for visiting CSR rows in shuffled order: the values,
+/* Three-stage prefetch for visiting CSR rows in shuffled order: the row
+ * pointers indptr[r] of the row 2 * `row_ahead` visits after ii (reading
+ * them is what stage 1 would otherwise stall on: measured), the values,
  * indices, target and weight of the row `row_ahead` visits after ii, and
  * the coefficients w[ind] of the row `weights_ahead` visits after ii (its
  * indices were prefetched earlier, so reading them is cheap).
@@ -24,6 +26,11 @@ descend_prefetch_csr_##SUFFIX(const T *data, const I *ind, const I *indptr,    \
     ptrdiff_t j, lo, hi;                                                       \
     int64_t r;                                                                 \
     __asm__ __volatile__("");  /* not pure: keep the calls */               \
+    if (ii + 2 * row_ahead < n_rows) {                                         \
+        /* stage 0: the row pointers, so that stage 1 does not stall */      \
+        r = rows[ii + 2 * row_ahead];                                          \
+        __builtin_prefetch(indptr + r, 0, 3);                                  \
+    }                                                                          \
     if (ii + row_ahead < n_rows) {                                             \
         r = rows[ii + row_ahead];                                              \
         lo = (ptrdiff_t)indptr[r];                                             \

@@ -71,8 +71,8 @@ cdef double PARALLEL_MIN_WORK = 1 << 17
 # ROW_AHEAD visits ahead; the coefficients it points to WEIGHTS_AHEAD visits
 # ahead, when its indices are already in cache.
 cdef enum:
-    ROW_AHEAD = 8
-    WEIGHTS_AHEAD = 4
+    ROW_AHEAD = 16
+    WEIGHTS_AHEAD = 8
 
 
 cdef inline void _prefetch_csr(const floating *data, const index_t *ind,
