@@ -377,13 +377,18 @@ class Engine:
         return int(self.scalars[SC_T])
 
     def coefficients(self, settings):
-        """coef, intercept in X's space (the average when averaging)."""
-        W, b = self.W.astype(np.float64), self.b.astype(np.float64)
+        """coef, intercept in X's space (the average when averaging);
+        copies, never the engine's own arrays."""
         if settings.average and self.n_updates >= settings.average:
             k, p = self.W.shape
             avg = self.state[ROW_AVERAGE]
             W, b = avg[:k * p].reshape(k, p), avg[k * p:]
-        W, b = self.scaling.to_raw(W, b)
+        elif not settings.scale_features:  # one copy, no float64 round trip
+            return self.W.copy(), self.b.copy()
+        else:
+            W, b = self.W.astype(np.float64), self.b.astype(np.float64)
+        if settings.scale_features:
+            W, b = self.scaling.to_raw(W, b)
         return W.astype(self.dtype), b.astype(self.dtype)
 
     def restore_best(self):

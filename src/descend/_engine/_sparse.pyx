@@ -71,6 +71,8 @@ cdef double PARALLEL_MIN_WORK = 1 << 17
 # ROW_AHEAD visits ahead; the coefficients it points to WEIGHTS_AHEAD visits
 # ahead, when its indices are already in cache.
 cdef enum:
+    INTERCEPT_FLUSH = 64
+cdef enum:
     ROW_AHEAD = 16
     WEIGHTS_AHEAD = 8
 
@@ -578,9 +580,12 @@ cdef double _sgd_steps(const Config *cfg, Lazy *lz, const floating *data,
                        Py_ssize_t end, Py_ssize_t stride,
                        double sw_scale) noexcept nogil:
     """_sample_steps for the common case, one output, plain SGD with L2 (and
-    clipping), no L1, no averaging: V moves by -eta d x / S on the row."""
-    cdef Py_ssize_t ii, i, lo, nnz, j
-    cdef double total = 0.0, d, eta, sa, sq, norm, st, z
+    clipping), no L1, no averaging: V moves by -eta d x / S on the row.
+    Under Hogwild (stride > 1) a thread adds its intercept steps to the
+    shared intercept every INTERCEPT_FLUSH rows, not every row: the one
+    cache line every row would write kept bouncing between the cores."""
+    cdef Py_ssize_t ii, i, lo, nnz, j, pending = 0
+    cdef double total = 0.0, d, eta, sa, sq, norm, st, z, db = 0.0
     cdef const floating *x
     cdef const index_t *ix
     cdef LogBlock block
@@ -597,7 +602,7 @@ cdef double _sgd_steps(const Config *cfg, Lazy *lz, const floating *data,
         ix = ind + lo
         eta = lz.eta[ii]
         sa = lz.S[ii + 1]
-        z = lz.S[ii] * _sdot4(x, ix, nnz, W) + b[0]
+        z = lz.S[ii] * _sdot4(x, ix, nnz, W) + (b[0] + db)
         total += _single_loss(cfg.loss, cfg.epsilon, z, y[i], sw[i], &d, &block)
         d *= sw_scale
         if cfg.clip_norm > 0.0:
@@ -611,7 +616,17 @@ cdef double _sgd_steps(const Config *cfg, Lazy *lz, const floating *data,
         for j in range(nnz):
             W[ix[j]] = <floating>(W[ix[j]] - st * x[j])
         if cfg.fit_intercept:
-            b[0] = <floating>(b[0] - eta * d * cfg.intercept_decay)
+            if stride == 1:
+                b[0] = <floating>(b[0] - eta * d * cfg.intercept_decay)
+            else:
+                db -= eta * d * cfg.intercept_decay
+                pending += 1
+                if pending == INTERCEPT_FLUSH:
+                    b[0] = <floating>(b[0] + db)
+                    db = 0.0
+                    pending = 0
+    if pending:
+        b[0] = <floating>(b[0] + db)
     return total + _flush(&block)
 
 
