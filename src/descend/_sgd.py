@@ -139,10 +139,11 @@ class _SGDEstimator(GradientDescentEstimator):
             raise ValueError(
                 "l1_ratio must be set when penalty is 'elasticnet'; got l1_ratio=None.")
 
-    def _settings(self, n_threads=None):
-        """The base's, and the early-stopping split seeded as scikit-learn
-        seeds it: with random_state as given (a RandomState instance in the
-        state it has before the shuffling seed is drawn from it)."""
+    def _settings(self, n_threads=None, X=None):
+        """The base's, the early-stopping split seeded as scikit-learn
+        seeds it (with random_state as given: a RandomState instance in the
+        state it has before the shuffling seed is drawn from it), and the
+        intercept_decay for X."""
         split_random_state = None
         if isinstance(self.random_state, numbers.Integral):
             split_random_state = int(self.random_state)
@@ -151,6 +152,8 @@ class _SGDEstimator(GradientDescentEstimator):
         settings = super()._settings(n_threads)
         settings.split_random_state = split_random_state
         settings.blowup_check = False  # scikit-learn's SGD fails on non-finite values only
+        if X is not None:
+            settings.intercept_decay = self._intercept_decay(X)
         return settings
 
     def _intercept_decay(self, X):
@@ -183,15 +186,13 @@ class _SGDEstimator(GradientDescentEstimator):
         coef, intercept = self._initial_coefficients(n_outputs, X.shape[1],
                                                      coef_init, intercept_init)
         self._engine = None
-        settings = self._settings()
-        settings.intercept_decay = self._intercept_decay(X)
+        settings = self._settings(X=X)
         return self._solve(self._problem(X, y, sample_weight), settings,
                            coef=coef, intercept=intercept)
 
     def _run_partial(self, X, y, sample_weight, loss, n_outputs):
-        settings = self._settings()
+        settings = self._settings(X=X)
         settings.keep_best = False
-        settings.intercept_decay = self._intercept_decay(X)
         problem = self._problem(X, y, sample_weight)
         engine = getattr(self, "_engine", None)
         if engine is not None:
@@ -378,8 +379,7 @@ class SGDClassifier(ClassifierMixin, _SGDEstimator):
         coef, intercept = self._initial_coefficients(k, X.shape[1], coef_init,
                                                      intercept_init)
         self._engines = None
-        settings = self._settings()
-        settings.intercept_decay = self._intercept_decay(X)
+        settings = self._settings(X=X)
         return self._fit_columns(X, y_index, sw, settings, coef, intercept, epochs=None)
 
     def partial_fit(self, X: MatrixLike, y: ArrayLike, classes: ArrayLike | None = None,
@@ -412,9 +412,8 @@ class SGDClassifier(ClassifierMixin, _SGDEstimator):
                              reset=not hasattr(self, "n_features_in_"))
         y_index = partial_fit_labels(self, y, classes, first)
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        settings = self._settings()
+        settings = self._settings(X=X)
         settings.keep_best = False
-        settings.intercept_decay = self._intercept_decay(X)
         engines = getattr(self, "_engines", None)
         coef = intercept = None
         if engines is None:
