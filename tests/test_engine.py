@@ -352,3 +352,32 @@ def test_verbose_two_shows_a_progress_bar_with_the_objective(monkeypatch, capsys
     monkeypatch.setitem(sys.modules, "tqdm.auto", None)  # tqdm missing: lines
     LogisticRegression(verbose=2, tol=None, max_iter=3).fit(X, y)
     assert len(capsys.readouterr().out.strip().splitlines()) == 3
+
+
+@pytest.mark.parametrize("sparse", [False, True])
+@pytest.mark.parametrize("config", [
+    dict(), dict(alpha=0.3, eta0=4.0), dict(clip_norm=0.05), dict(learning_rate="invscaling"),
+    dict(learning_rate="optimal", alpha=1e-3), dict(fit_intercept=False),
+    dict(sample_weight=True)], ids=repr)
+def test_fused_per_sample_path_equals_the_general_path(monkeypatch, sparse, config):
+    """The kernels' fused per-sample sgd path (one output, no L1, no
+    averaging) gives the general lazy path's results bit for bit, on dense
+    and CSR rows, including eta * alpha > 1 (the decay clamped at 0)."""
+    import scipy.sparse as sp
+
+    from descend import _solver
+
+    config = dict(config)
+    X, y = _problem(n=300, p=9)
+    X[np.abs(X) < 0.7] = 0.0
+    if sparse:
+        X = sp.csr_matrix(X)
+    sw = np.random.default_rng(1).uniform(0.2, 3.0, len(y)) if config.pop("sample_weight", False) else None
+    kwargs = {**dict(batch_size=1, eta0=0.05, alpha=1e-3, tol=None, max_iter=3,
+                     random_state=0, n_jobs=1), **config}
+    fused = LogisticRegression(**kwargs).fit(X, y, sample_weight=sw)
+    monkeypatch.setattr(_solver, "FUSED_PATHS", False)
+    general = LogisticRegression(**kwargs).fit(X, y, sample_weight=sw)
+    np.testing.assert_array_equal(fused.coef_, general.coef_)
+    np.testing.assert_array_equal(fused.intercept_, general.intercept_)
+    np.testing.assert_array_equal(fused.history_["objective"], general.history_["objective"])

@@ -1,5 +1,5 @@
 """The lazy (O(nnz)) CSR updates against a step-by-step NumPy reference of
-their documented semantics (see descend/_engine/_sparse.pyx), on tiny
+their documented semantics (see descend/_engine/_kernels.pyx), on tiny
 problems, and their O(nnz) cost."""
 import numpy as np
 import pytest

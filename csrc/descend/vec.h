@@ -41,15 +41,15 @@ static inline void descend_acc_##SUFFIX(double *g, double a, const T *x,      \
     for (j = 0; j < n; j++)                                                    \
         g[j] += a * (double)x[j];                                              \
 }                                                                              \
-/* w[j] = decay * w[j] - step * x[j]   (one per-sample SGD step) */            \
-static inline void descend_decay_axpy_##SUFFIX(T *w, double decay,            \
-                                               double step, const T *x,        \
-                                               ptrdiff_t n)                    \
+/* w[j] -= e * (d * x[j])  (one sgd step along a dense row, in the same    \
+ * arithmetic as the general coordinate update) */                            \
+static inline void descend_step_##SUFFIX(T *w, double e, double d,            \
+                                         const T *x, ptrdiff_t n)              \
 {                                                                              \
     ptrdiff_t j;                                                               \
     _Pragma("omp simd")                                                        \
     for (j = 0; j < n; j++)                                                    \
-        w[j] = (T)(decay * (double)w[j] - step * (double)x[j]);                \
+        w[j] = (T)((double)w[j] - e * (d * (double)x[j]));                     \
 }                                                                              \
 /* Software prefetch of the row, target and weight that a shuffled kernel   \
  * visits `ahead` steps after visit ii (three independent cache misses).      \
@@ -76,24 +76,5 @@ descend_prefetch_row_##SUFFIX(const T *X, const T *y, const T *sw,            \
 
 DESCEND_DEFINE_VEC(f32, float)
 DESCEND_DEFINE_VEC(f64, double)
-
-/* Prefetch one cache line for reading.  always_inline for the same reason
- * as descend_prefetch_row_*: an outlined prefetch helper gets deleted. */
-static inline __attribute__((always_inline)) void descend_prefetch(const void *p)
-{
-    __asm__ __volatile__("");
-    __builtin_prefetch(p, 0, 3);
-}
-
-/* sum_j v[j]^2 of a double buffer */
-static inline double descend_sqnorm_d(const double *v, ptrdiff_t n)
-{
-    double s = 0.0;
-    ptrdiff_t j;
-    _Pragma("omp simd reduction(+:s)")
-    for (j = 0; j < n; j++)
-        s += v[j] * v[j];
-    return s;
-}
 
 #endif

@@ -9,6 +9,7 @@ from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
 
 from . import _solver
+from ._rules import LOSSES, OPTIMIZERS, SCHEDULES
 from ._validation import (
     BOOLEAN, N_JOBS, NONE, RANDOM_STATE, Interval, Options, check_parameters,
     resolve_n_threads)
@@ -233,13 +234,13 @@ class GradientDescentEstimator(BaseEstimator):
 
     _parameter_constraints = {
         "batch_size": [NONE, Interval(numbers.Integral, 1, None, closed="left")],
-        "optimizer": [Options(*_solver.OPTIMIZERS)],
+        "optimizer": [Options(*OPTIMIZERS)],
         "momentum": [UNIT],
         "beta_1": [UNIT],
         "beta_2": [UNIT],
         "rho": [UNIT],
         "eps": [Interval(numbers.Real, 0, None, closed="neither")],
-        "learning_rate": [Options(*_solver.SCHEDULES, "line_search")],
+        "learning_rate": [Options(*SCHEDULES)],
         "eta0": [Options("auto"), Interval(numbers.Real, 0, None, closed="neither")],
         "power_t": [Interval(numbers.Real, 0, None, closed="left")],
         "decay_rate": [Interval(numbers.Real, 0, 1, closed="right")],
@@ -370,7 +371,7 @@ class GradientDescentEstimator(BaseEstimator):
                                   loss=loss, n_outputs=n_outputs)
         engine = getattr(self, "_engine", None)
         if engine is not None:
-            return self._solve(problem, settings, engine=engine, epochs=1)
+            return self._solve(problem, settings, fit=engine, epochs=1)
         coef = intercept = None
         if hasattr(self, "coef_"):
             coef = np.array(self.coef_, dtype=np.float64).reshape(n_outputs, -1)

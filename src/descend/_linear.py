@@ -9,7 +9,7 @@ from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from . import _solver
+from ._rules import LOSSES
 from ._base import GradientDescentEstimator, fill_docstring, store_parameters
 from ._frames import check_dataframe
 from ._validation import check_sample_weight
@@ -99,7 +99,7 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
                              y_numeric=True, multi_output=False)
         y = np.ascontiguousarray(y, dtype=X.dtype)
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        return self._run_solver(X, y, sw, _solver.SQUARED, 1, coef_init, intercept_init)
+        return self._run_solver(X, y, sw, LOSSES["squared_error"].code, 1, coef_init, intercept_init)
 
     def partial_fit(self, X: MatrixLike, y: ArrayLike,
                     sample_weight: ArrayLike | None = None) -> LinearRegression:
@@ -127,7 +127,7 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
                              multi_output=False, reset=first)
         y = np.ascontiguousarray(y, dtype=X.dtype)
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        return self._run_partial(X, y, sw, _solver.SQUARED, 1)
+        return self._run_partial(X, y, sw, LOSSES["squared_error"].code, 1)
 
     def _public_shapes(self, n_outputs, n_features):
         return (n_features,), ()

@@ -11,6 +11,7 @@ from sklearn.base import ClassifierMixin
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _solver
+from ._rules import LOSSES
 from ._base import GradientDescentEstimator, fill_docstring, store_parameters
 from ._frames import check_dataframe
 from ._classes import (
@@ -160,7 +161,7 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
 
     def _loss(self):
         k = len(self.classes_)
-        return (_solver.LOG, 1) if k == 2 else (_solver.MULTINOMIAL, k)
+        return (LOSSES["log_loss"].code, 1) if k == 2 else (LOSSES["multinomial"].code, k)
 
     def _public_shapes(self, n_outputs, n_features):
         return (n_outputs, n_features), (n_outputs,)

@@ -28,6 +28,7 @@ from sklearn.utils.metaestimators import available_if
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _solver
+from ._rules import LOSSES
 from ._base import GradientDescentEstimator, fill_docstring, store_parameters
 from ._classes import (
     ClassWeightDict, check_partial_fit_classes, class_weight_vector, encode_labels,
@@ -43,17 +44,17 @@ RandomState = Any  # None, an int, or a numpy RandomState/Generator
 
 #: scikit-learn's loss names and descend's loss codes.
 REGRESSION_LOSSES = {
-    "squared_error": _solver.SQUARED,
-    "huber": _solver.HUBER,
-    "epsilon_insensitive": _solver.EPSILON_INSENSITIVE,
-    "squared_epsilon_insensitive": _solver.SQUARED_EPSILON_INSENSITIVE,
+    "squared_error": LOSSES["squared_error"].code,
+    "huber": LOSSES["huber"].code,
+    "epsilon_insensitive": LOSSES["epsilon_insensitive"].code,
+    "squared_epsilon_insensitive": LOSSES["squared_epsilon_insensitive"].code,
 }
 CLASSIFICATION_LOSSES = {
-    "hinge": _solver.HINGE,
-    "log_loss": _solver.LOG,
-    "modified_huber": _solver.MODIFIED_HUBER,
-    "squared_hinge": _solver.SQUARED_HINGE,
-    "perceptron": _solver.PERCEPTRON,
+    "hinge": LOSSES["hinge"].code,
+    "log_loss": LOSSES["log_loss"].code,
+    "modified_huber": LOSSES["modified_huber"].code,
+    "squared_hinge": LOSSES["squared_hinge"].code,
+    "perceptron": LOSSES["perceptron"].code,
     **REGRESSION_LOSSES,
 }
 
@@ -196,7 +197,7 @@ class _SGDEstimator(GradientDescentEstimator):
         problem = self._problem(X, y, sample_weight)
         engine = getattr(self, "_engine", None)
         if engine is not None:
-            return self._solve(problem, settings, engine=engine, epochs=1)
+            return self._solve(problem, settings, fit=engine, epochs=1)
         coef = intercept = None
         if hasattr(self, "coef_"):
             coef = _dense(self.coef_).reshape(1, -1)
@@ -454,7 +455,7 @@ class SGDClassifier(ClassifierMixin, _SGDEstimator):
         split = None
         if settings.early_stopping:  # one split of the labels, shared by the classes
             split = _solver.validation_split(_solver.Problem(
-                X=X, y=y_index, sample_weight=sw, loss=_solver.LOG, n_outputs=1,
+                X=X, y=y_index, sample_weight=sw, loss=LOSSES["log_loss"].code, n_outputs=1,
                 regression=False), settings)
         n_threads = settings.n_threads
         workers = max(1, min(k, n_threads))
@@ -471,7 +472,7 @@ class SGDClassifier(ClassifierMixin, _SGDEstimator):
             problem = problems[c]
             kwargs = dict(epochs=epochs, quiet=True, split=split)
             if engines is not None:
-                kwargs["engine"] = engines[c]
+                kwargs["fit"] = engines[c]
             else:
                 kwargs.update(coef=coef[c:c + 1], intercept=intercept[c:c + 1])
             try:

@@ -1,0 +1,184 @@
+"""What a fit carries from epoch to epoch and from one partial_fit call to
+the next (FitState), and the implicit feature scaling it reads X through."""
+from __future__ import annotations
+
+import numpy as np
+import scipy.sparse as sp
+
+from ._engine import _codes
+from ._history import History
+
+#: Full batch: rows are reduced in chunks of at least MIN_CHUNK_WORK
+#: multiply-adds, in at most MAX_CHUNKS chunks; the chunk count depends on
+#: the data's shape alone, so the result is bitwise the same for any number
+#: of threads.
+MIN_CHUNK_WORK = 1 << 16
+MAX_CHUNKS = 64
+MAX_SCRATCH = 1 << 24  # doubles of per-chunk gradient buffers, at most
+
+
+def n_chunks_for(n_rows, n_cols, n_outputs):
+    """Chunks of the deterministic full-batch reduction (from the shape only)."""
+    width = scratch_width(n_cols, n_outputs)
+    rows_per_chunk = max(16, MIN_CHUNK_WORK // max(1, n_outputs * n_cols))
+    by_rows = max(1, n_rows // rows_per_chunk)
+    by_memory = max(1, MAX_SCRATCH // width)
+    return int(min(MAX_CHUNKS, by_rows, by_memory))
+
+
+def scratch_width(n_cols, n_outputs):
+    """Doubles per row of the kernels' ``work``: gradient (K*p), intercept
+    gradient (K), logits (K), intercept sums of the average (K), loss (1)."""
+    return n_outputs * n_cols + 3 * n_outputs + 1
+
+
+class Scaling:
+    """Implicit standardisation: weighted means and 1/std of the features,
+    computed once in row blocks (no scaled copy of X is ever made).  Identity
+    (mu = 0, 1/sigma = 1) when off."""
+
+    BLOCK_ROWS = 8192
+
+    def __init__(self, X, sw, rows, enabled):
+        p = X.shape[1]
+        self.mu, self.inv_sigma = np.zeros(p), np.ones(p)
+        if not enabled:
+            return
+        w = sw[rows].astype(np.float64)
+        total = float(w.sum())
+        if sp.issparse(X):  # sparse: moments from sparse products, never densified
+            Xr = X[rows] if len(rows) < X.shape[0] else X
+            self.mu = np.asarray(Xr.T @ w).ravel() / total
+            second = np.asarray(Xr.multiply(Xr).T @ w).ravel() / total
+            sigma = np.sqrt(np.maximum(second - self.mu ** 2, 0.0))
+        else:
+            s1, s2 = np.zeros(p), np.zeros(p)
+            for start in range(0, len(rows), self.BLOCK_ROWS):
+                idx = rows[start:start + self.BLOCK_ROWS]
+                s1 += w[start:start + len(idx)] @ X[idx].astype(np.float64)
+            self.mu = s1 / total
+            for start in range(0, len(rows), self.BLOCK_ROWS):
+                idx = rows[start:start + self.BLOCK_ROWS]
+                block = X[idx].astype(np.float64) - self.mu
+                s2 += w[start:start + len(idx)] @ (block * block)
+            sigma = np.sqrt(s2 / total)
+        self.inv_sigma = np.where(sigma > 0, 1.0 / np.where(sigma > 0, sigma, 1.0), 1.0)
+
+    def to_raw(self, coef, intercept):
+        """Coefficients of the scaled model in X's own space."""
+        raw = coef * self.inv_sigma
+        return raw, intercept - raw @ self.mu
+
+    def to_scaled(self, coef, intercept):
+        scaled = coef / self.inv_sigma
+        return scaled, intercept + coef @ self.mu
+
+    def matvec(self, Xs, v, v0):
+        """[Xs~, 1] @ [v, v0] for the (implicitly scaled) rows Xs."""
+        u = v * self.inv_sigma
+        return np.asarray(Xs @ u).ravel() - u @ self.mu + v0
+
+    def rmatvec(self, Xs, r):
+        """[Xs~, 1].T @ r."""
+        return np.append((np.asarray(Xs.T @ r).ravel() - self.mu * r.sum()) * self.inv_sigma,
+                         r.sum())
+
+    def dense_rows(self, X, idx):
+        """Rows idx of X~ as a dense float64 block (small blocks only)."""
+        block = X[idx]
+        block = block.toarray() if sp.issparse(block) else block.astype(np.float64)
+        return (block - self.mu) * self.inv_sigma
+
+    def row_sq_norms(self, X, rows):
+        """||x~_i||^2 of the given rows (sparse: by expanding the square)."""
+        if sp.issparse(X):
+            Xr = X[rows]
+            s2 = self.inv_sigma ** 2
+            out = np.asarray(Xr.multiply(Xr) @ s2).ravel()
+            out -= 2.0 * np.asarray(Xr @ (self.mu * s2)).ravel()
+            return out + float(self.mu ** 2 @ s2)
+        out = np.empty(len(rows))
+        for start in range(0, len(rows), self.BLOCK_ROWS):
+            block = self.dense_rows(X, rows[start:start + self.BLOCK_ROWS])
+            out[start:start + len(block)] = np.einsum("ij,ij->i", block, block)
+        return out
+
+
+class FitState:
+    """The state of a fit: the model in the solver's space (scaled when
+    scale_features; W_eff, b_eff its raw-space twin the kernels read X
+    through), optimizer state (``state`` rows and ``scalars``, laid out as
+    codes.h says), the shuffling state, the scaling, the history, and the
+    kernels' scratch for the current call (``rows``, ``work``, ``lazy``,
+    ``marks``, ``touched``)."""
+
+    def __init__(self, X, sample_weight, settings, coef, intercept, rows, zero_objective):
+        n, p = X.shape
+        k = coef.shape[0]
+        self.dtype = X.dtype
+        self.scaling = Scaling(X, sample_weight, rows, settings.scale_features)
+        W, b = self.scaling.to_scaled(np.asarray(coef, dtype=np.float64),
+                                      np.asarray(intercept, dtype=np.float64))
+        self.W = np.ascontiguousarray(W, dtype=self.dtype)
+        self.b = np.ascontiguousarray(b, dtype=self.dtype)
+        self.W_eff, self.b_eff = self.W.copy(), self.b.copy()
+        self.state = np.zeros((_codes.StateRow.N_STATE_ROWS, k * p + k))
+        self.scalars = np.zeros(_codes.Scalar.N_SCALARS)
+        self.scalars[_codes.Scalar.SC_BEST] = np.inf
+        # the blow-up rule's scale: the smallest objective seen, starting
+        # from the all-zero model's (so a first epoch that blows up counts)
+        self.scalars[_codes.Scalar.SC_MIN_OBJECTIVE] = zero_objective
+        self.rng_state = np.array([settings.seed], dtype=np.uint64)
+        self.history = History()
+        self.eta0 = None
+        self.line_search_eta = None
+        self.line_search_point = None  # (objective, grad norm, gradient) at W
+        self.n_epochs = 0
+
+    @property
+    def n_updates(self):
+        return int(self.scalars[_codes.Scalar.SC_T])
+
+    def prepare(self, X, rows, settings, n_threads, full_batch):
+        """The kernels' scratch for a call over these rows: ``work`` (a row
+        per chunk or thread), the epoch's schedule rows ``lazy`` and, for
+        lazy CSR mini-batches, per thread, the flags and the list of the
+        coordinates a batch touches (room for the K * nnz of the
+        batch_size longest rows)."""
+        k, p = self.W.shape
+        width = scratch_width(p, k)
+        n_work = (n_chunks_for(len(rows), p, k) if full_batch
+                  else max(1, min(n_threads, MAX_SCRATCH // width)))
+        self.rows = rows
+        self.work = np.zeros((n_work, width))
+        updates = 1 if full_batch else -(-len(rows) // settings.batch_size)
+        self.lazy = np.empty((_codes.LazyRow.N_LAZY_ROWS, updates + 1))
+        self.marks = np.zeros((1, 1), dtype=np.uint8)
+        self.touched = np.empty((1, 1), dtype=np.int64)
+        if sp.issparse(X) and not full_batch and settings.batch_size > 1:
+            lengths = np.sort(np.diff(X.indptr))[-settings.batch_size:]
+            cap = max(1, min(k * p, k * int(lengths.sum())))
+            self.marks = np.zeros((n_work, k * p), dtype=np.uint8)
+            self.touched = np.empty((n_work, cap), dtype=np.int64)
+        return n_work
+
+    def coefficients(self, settings):
+        """coef, intercept in X's space (the average when averaging);
+        copies, never the state's own arrays."""
+        if settings.average and self.n_updates >= settings.average:
+            k, p = self.W.shape
+            avg = self.state[_codes.StateRow.ROW_AVERAGE]
+            W, b = avg[:k * p].reshape(k, p), avg[k * p:]
+        elif not settings.scale_features:  # one copy, no float64 round trip
+            return self.W.copy(), self.b.copy()
+        else:
+            W, b = self.W.astype(np.float64), self.b.astype(np.float64)
+        if settings.scale_features:
+            W, b = self.scaling.to_raw(W, b)
+        return W.astype(self.dtype), b.astype(self.dtype)
+
+    def restore_best(self):
+        k, p = self.W.shape
+        best = self.state[_codes.StateRow.ROW_BEST]
+        self.W[...] = best[:k * p].reshape(k, p)
+        self.b[...] = best[k * p:]
