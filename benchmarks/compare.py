@@ -11,7 +11,9 @@ Every comparison trains the same model (L2-penalised logistic regression,
 objective mean log loss + alpha/2 ||w||^2, unpenalised intercept) on the same
 synthetic data with a fixed numeric step size, so the work per epoch is the
 same on both sides. The measuring code is in harness/ beside this script
-(harness/dense.py and harness/sparse.py say what each case measures).
+(harness/dense.py and harness/sparse.py say what each case measures);
+``descend bench`` is the installed package's smaller, user-facing
+comparison of whole fits.
 """
 import argparse
 import sys

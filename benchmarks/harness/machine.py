@@ -1,7 +1,7 @@
 """What a run's numbers depend on: the machine (CPU, BLAS, threads), the
 load other processes put on it, and its read bandwidth.
 
-"""
+The CPU, thread and BLAS lines are the ones ``descend bench`` prints."""
 from __future__ import annotations
 
 import contextlib
@@ -14,50 +14,13 @@ import time
 import numpy as np
 
 import descend
+from descend.cli._machine import blas_description, cpu_model, openmp_threads, usable_cpus
+
 from .timing import best_time
 
 __all__ = ["OtherLoad", "blas_description", "blas_threads", "cpu_model",
            "machine_description", "measure_read_bandwidth", "openmp_threads",
            "try_import_torch", "usable_cpus"]
-
-
-def cpu_model():
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or platform.machine()
-
-
-def usable_cpus():
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def openmp_threads():
-    """The threads descend uses with n_jobs=None: what OpenMP offers."""
-    from threadpoolctl import threadpool_info
-
-    counts = [info["num_threads"] for info in threadpool_info()
-              if info.get("user_api") == "openmp"]
-    return max(counts) if counts else usable_cpus()
-
-
-def blas_description():
-    from threadpoolctl import threadpool_info
-
-    blas = [info for info in threadpool_info() if info.get("user_api") == "blas"]
-    if not blas:
-        return "none found by threadpoolctl"
-    return "; ".join(
-        f"{info.get('prefix')} {info.get('version')} "
-        f"({info.get('architecture', '?')}, {info.get('num_threads')} threads)"
-        for info in blas)
 
 
 def blas_threads(n):
