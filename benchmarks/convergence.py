@@ -12,7 +12,7 @@ Two problems, both L2-penalised binary logistic regression,
 
 (unpenalised intercept): scikit-learn's breast-cancer data (569 x 30,
 standardised, alpha=1e-3) and the synthetic 500,000 x 100 float64 problem
-of benchmarks/compare.py (alpha=1e-4).
+of benchmarks/compare.py (harness/problem.py; alpha=1e-4).
 
 What is measured, and how:
 
@@ -51,7 +51,6 @@ import gc
 import math
 import os
 import platform
-import re
 import sys
 import time
 import warnings
@@ -64,12 +63,12 @@ if HERE not in sys.path:
     sys.path.insert(0, HERE)
 
 import descend  # noqa: E402
-from descend import _bench  # noqa: E402
-from descend._bench import available_threads, blas_description, busy_ticks, cpu_model  # noqa: E402,F401
+from harness.machine import (OtherLoad, blas_description, cpu_model,  # noqa: E402
+                             openmp_threads, usable_cpus)
+from harness.problem import make_data  # noqa: E402  (compare.py's synthetic problem)
+from harness.report import write_section  # noqa: E402
 
-from descend._bench import make_data  # noqa: E402  (compare.py's synthetic problem)
-
-DATA_SOURCE = "descend._bench.make_data (benchmarks/compare.py's generator)"
+DATA_SOURCE = "benchmarks/harness/problem.py make_data"
 
 MARK_BEGIN = "<!-- convergence:begin -->"
 MARK_END = "<!-- convergence:end -->"
@@ -680,8 +679,7 @@ def machine_info(threads):
     import scipy
     import sklearn
     info = {
-        "CPU": f"{cpu_model()} ({os.cpu_count()} logical CPUs, "
-               f"{len(os.sched_getaffinity(0))} usable)",
+        "CPU": f"{cpu_model()} ({os.cpu_count()} logical CPUs, {usable_cpus()} usable)",
         "Python": platform.python_version(),
         "Versions": f"descend {descend.__version__}, numpy {np.__version__}, "
                     f"scipy {scipy.__version__}, scikit-learn {sklearn.__version__}",
@@ -775,10 +773,6 @@ def render_section(results, machine, notes, command, md_path):
     return "\n".join(lines)
 
 
-def write_section(path, section):
-    _bench.write_section(path, section, MARK_BEGIN, MARK_END)
-
-
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true",
@@ -800,12 +794,12 @@ def main(argv=None):
     p = args.n_features or (20 if args.quick else 100)
     repeats = args.repeats or (1 if args.quick else 3)
 
-    threads = available_threads()
+    threads = openmp_threads()
     machine = machine_info(threads)
     print("Machine:")
     for k, v in machine.items():
         print(f"  {k}: {v}")
-    ticks0, own0, wall0 = busy_ticks(), os.times(), time.perf_counter()
+    load = OtherLoad()
 
     notes = []
     if args.quick:
@@ -822,14 +816,9 @@ def main(argv=None):
         del problem
         gc.collect()
 
-    ticks1, own1, wall = busy_ticks(), os.times(), time.perf_counter() - wall0
-    if ticks0 is not None and ticks1 is not None:
-        hz = os.sysconf("SC_CLK_TCK")
-        own = (own1.user + own1.system) - (own0.user + own0.system)
-        other = max(0.0, (ticks1 - ticks0) / hz - own)
-        machine["CPU used by other processes"] = (
-            f"{other / wall:.2f} cores on average over the {wall:.0f} s run "
-            f"(machine-wide /proc/stat minus this process)")
+    other = load.describe()
+    if other is not None:
+        machine["CPU used by other processes"] = other
     machine["Load average after the run"] = " ".join(f"{v:.2f}" for v in os.getloadavg())
 
     print()
@@ -846,7 +835,7 @@ def main(argv=None):
         given = sys.argv[1:] if argv is None else argv
         command = ("python benchmarks/convergence.py " + " ".join(given)).strip()
         write_section(args.write, render_section(results, machine, notes, command,
-                                                 args.write))
+                                                 args.write), MARK_BEGIN, MARK_END)
         print(f"\nwrote {args.write}")
 
 

@@ -7,12 +7,18 @@ features costs about what one on 2^10 does.
     python benchmarks/sparse_lazy.py --rows 20000 --quick  # smoke size
 """
 import argparse
+import os
+import sys
 import time
 
 import numpy as np
 import scipy.sparse as sp
 
 import descend
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from harness.machine import blas_description, cpu_model, openmp_threads  # noqa: E402
+from harness.timing import best_time  # noqa: E402
 
 
 def make_csr(n, p, nnz_row, seed=0, dtype=np.float64):
@@ -56,16 +62,13 @@ def main():
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args()
     X, y = make_csr(args.rows, args.features, args.nnz)
+    print(f"machine: {cpu_model()}; {openmp_threads()} OpenMP threads; BLAS "
+          f"{blas_description()}")
     print(f"X: {X.shape[0]} x {X.shape[1]}, nnz {X.nnz} ({X.nnz / X.shape[0]:.1f}/row)")
     from sklearn.linear_model import SGDClassifier
 
     sk = SGDClassifier(loss="log_loss", alpha=1e-6, max_iter=1, tol=None, random_state=0)
-    times = []
-    for _ in range(args.epochs):
-        start = time.perf_counter()
-        sk.fit(X, y)
-        times.append(time.perf_counter() - start)
-    sk_epoch = min(times)
+    sk_epoch = best_time(lambda: sk.fit(X, y), args.epochs)
     print(f"{'scikit-learn SGDClassifier':32s} {sk_epoch:8.3f} s/epoch  "
           f"{X.nnz / sk_epoch / 1e6:7.1f} M nnz/s")
     for name, config in CONFIGS.items():

@@ -1,7 +1,7 @@
 """The sparse case of the comparison: per-sample log-loss SGD on a large
 CSR matrix against scikit-learn, in one run.
 
-``descend bench --sparse`` / ``python benchmarks/compare.py --sparse``:
+``python benchmarks/compare.py --sparse``:
 
 * data: n x p CSR (default 1,000,000 x 2^20, 50 nonzeros per row at uniform
   random columns, positive values, rows of unit norm, as hashed TF-IDF
@@ -30,6 +30,11 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 from scipy.special import expit
+
+from descend import SGDClassifier
+
+from .report import verdict
+from .timing import fmt_ratio, fmt_time
 
 #: (rows, features, nonzeros per row) of a full run and of ``--quick``.
 SPARSE_FULL = (1_000_000, 1 << 20, 50)
@@ -105,13 +110,10 @@ def time_to(trace, level):
 
 
 def run_sparse(args, report):
-    """Measure the sparse case into ``report`` (a descend._bench.Report)."""
+    """Measure the sparse case into ``report`` (a report.Report)."""
     import sklearn
     from sklearn.linear_model import LogisticRegression as SkLogistic
     from sklearn.linear_model import SGDClassifier as SkSGD
-
-    from . import SGDClassifier
-    from ._bench import fmt_ratio, fmt_time, verdict
 
     n, p, nnz = SPARSE_QUICK if args.quick else SPARSE_FULL
     n = args.n_samples or n
