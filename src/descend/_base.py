@@ -1,271 +1,33 @@
-"""What every descend estimator shares: parameters, their checks and
-documentation, and the fit that hands validated data to the solver."""
+"""What every descend estimator shares: the parameter checks, the settings
+the solver reads, the one path from validated data to fitted attributes
+(one problem, or several independent ones: one-vs-rest classes, the
+targets of a multi-output regression), and the linear model's scores."""
 from __future__ import annotations
 
-import numbers
-
 import numpy as np
+import scipy.sparse as sp
 from sklearn.base import BaseEstimator
 from sklearn.utils import check_random_state
+from sklearn.utils.extmath import safe_sparse_dot
+from sklearn.utils.validation import check_is_fitted
 
-from . import _solver
-from ._rules import LOSSES, OPTIMIZERS, SCHEDULES
-from ._validation import (
-    BOOLEAN, N_JOBS, NONE, RANDOM_STATE, Interval, Options, check_parameters,
-    resolve_n_threads)
-
-#: numpydoc entries of the parameters every estimator shares; an estimator's
-#: docstring names them with ``{name}``; ``{default}`` is filled in from the
-#: estimator's own signature, so the documentation cannot drift from it.
-PARAMETER_DOCS = {
-    "batch_size": """batch_size : int or None, default={default}
-    Rows per update. None is batch gradient descent: one exact step per
-    epoch over all rows (one pass over X computes loss and gradient). 1 is
-    stochastic gradient descent (one update per row), k > 1 mini-batch
-    gradient descent (rows shuffled each epoch when ``shuffle``).""",
-    "optimizer": """optimizer : {{"sgd", "momentum", "nesterov", "adagrad", "rmsprop", "adam", "adamw"}}, default={default}
-    Update rule, exactly PyTorch's: "sgd" w -= eta*g; "momentum" buf =
-    momentum*buf + g (buf = g at the first step), w -= eta*buf; "nesterov"
-    w -= eta*(g + momentum*buf); "adagrad" S += g^2, w -= eta*g/(sqrt(S) +
-    eps); "rmsprop" V = rho*V + (1-rho)*g^2, w -= eta*g/(sqrt(V) + eps);
-    "adam" with bias-corrected moments (beta_1, beta_2, eps); "adamw" Adam
-    with decoupled weight decay (w *= 1 - eta*l2 before the step). The L2
-    penalty enters the gradient as PyTorch's ``weight_decay`` for all
-    others. Intercepts use the same rule, never decayed.""",
-    "momentum": """momentum : float in [0, 1), default={default}
-    Momentum factor of "momentum" and "nesterov".""",
-    "beta_1": """beta_1 : float in [0, 1), default={default}
-    Decay of Adam's first-moment estimate.""",
-    "beta_2": """beta_2 : float in [0, 1), default={default}
-    Decay of Adam's second-moment estimate.""",
-    "rho": """rho : float in [0, 1), default={default}
-    Decay of RMSprop's squared-gradient average (PyTorch's ``alpha``).""",
-    "eps": """eps : float > 0, default={default}
-    Added to the square root in adagrad, rmsprop, adam and adamw.""",
-    "learning_rate": """learning_rate : {{"constant", "optimal", "invscaling", "adaptive", "exponential", "step", "cosine", "line_search"}}, default={default}
-    Step-size schedule over updates t = 1, 2, ... and epochs e = 1, 2, ...:
-    "constant" ``eta0``; "invscaling" ``eta0 / t**power_t``; "optimal"
-    scikit-learn's ``1 / (alpha * (t0 + t - 1))`` (needs alpha > 0);
-    "adaptive" scikit-learn's: ``eta0``, divided by 5 each time
-    ``n_iter_no_change`` epochs pass without improvement, stopping below
-    1e-6; "exponential" ``eta0 * decay_rate**(e-1)``; "step" ``eta0 *
-    decay_rate**((e-1) // decay_steps)``; "cosine" ``eta0 * (1 + cos(pi *
-    (e-1) / max_iter)) / 2``; "line_search" (batch_size=None only):
-    backtracking (Armijo) on the full objective, trying 1.25x the last
-    accepted step each epoch and halving until sufficient decrease, so
-    batch gradient descent needs no step-size tuning.""",
-    "eta0": """eta0 : float > 0 or "auto", default={default}
-    Initial step size. "auto" derives it from the data for "sgd": 1/L for
-    full batch, L the gradient's Lipschitz constant (largest eigenvalue of
-    the sample-weighted covariance of [X, 1], by power iteration, times the
-    loss curvature bound, plus alpha); for batches of B rows 1/(2 L(B)) with
-    L(B) the expected smoothness of a B-row sample; "momentum"/"nesterov"
-    (1 - momentum) times that; adagrad and rmsprop 0.01, adam and adamw
-    0.001 (PyTorch's defaults). The value used is ``eta0_``.""",
-    "power_t": """power_t : float >= 0, default={default}
-    Exponent of the "invscaling" schedule.""",
-    "decay_rate": """decay_rate : float in (0, 1], default={default}
-    Factor of the "exponential" (per epoch) and "step" schedules.""",
-    "decay_steps": """decay_steps : int >= 1, default={default}
-    Epochs between decays of the "step" schedule.""",
-    "warmup_epochs": """warmup_epochs : float >= 0, default={default}
-    Linear warm-up: the step size is multiplied by min(1, t / (warmup_epochs
-    * updates per epoch)).""",
-    "penalty": """penalty : {{"l2", "l1", "elasticnet"}} or None, default={default}
-    Regularisation term added to the mean loss: ``alpha * (r * ||coef||_1 +
-    (1 - r)/2 * ||coef||^2)`` with r = 0 for "l2", 1 for "l1" and
-    ``l1_ratio`` for "elasticnet"; None adds nothing. The intercept is never
-    penalised. The L1 part is applied by a proximal step (exact zeros) for
-    full-batch and mini-batch updates, by the cumulative L1 penalty
-    (Tsuruoka et al., 2009) for per-sample updates.""",
-    "alpha": """alpha : float >= 0, default={default}
-    Strength of the penalty. scikit-learn's ``C`` corresponds to ``alpha =
-    1 / (C * n_samples)``; Ridge's ``alpha`` to ``alpha / n_samples``;
-    Lasso's and ElasticNet's ``alpha`` are the same as here.""",
-    "l1_ratio": """l1_ratio : float in [0, 1], default={default}
-    The L1 share r of the "elasticnet" penalty.""",
-    "clip_norm": """clip_norm : float > 0 or None, default={default}
-    Clip the data gradient of each update (coefficients and intercepts
-    together) to at most this Euclidean norm, before the penalty.""",
-    "fit_intercept": """fit_intercept : bool, default={default}
-    Whether to fit an (unpenalised) intercept. X is never augmented with a
-    column of ones.""",
-    "scale_features": """scale_features : bool, default={default}
-    Standardise the features inside the solver: sample-weighted means and
-    standard deviations are computed once, training runs on (X - mean)/std
-    without a scaled copy of X (the centring is folded into the intercept),
-    and the penalty applies to the scaled coefficients, as when fitting on
-    StandardScaler output. ``coef_`` and ``intercept_`` are reported for the
-    original features.""",
-    "max_iter": """max_iter : int >= 1, default={default}
-    Maximum number of epochs (passes over the data).""",
-    "tol": """tol : float >= 0 or None, default={default}
-    Stopping tolerance: the fit stops when for ``n_iter_no_change``
-    consecutive epochs the monitored value (the objective, or the
-    validation score with ``early_stopping``) fails to improve on the best
-    seen by more than ``tol * max(1, |best|)``. None runs all ``max_iter``
-    epochs.""",
-    "n_iter_no_change": """n_iter_no_change : int >= 1, default={default}
-    Epochs without sufficient improvement before stopping.""",
-    "early_stopping": """early_stopping : bool, default={default}
-    Hold out ``validation_fraction`` of the rows (stratified by class for
-    classifiers) and stop when the validation score (accuracy, or R^2) stops
-    improving; the score is recorded in ``history_``.""",
-    "validation_fraction": """validation_fraction : float in (0, 1), default={default}
-    Share of the rows held out for ``early_stopping``.""",
-    "keep_best": """keep_best : bool, default={default}
-    Report the coefficients of the epoch with the best monitored value
-    instead of the last ones.""",
-    "callback": """callback : callable or None, default={default}
-    Called after each epoch with that epoch's history record (a dict); a
-    truthy return value stops the fit (``stop_reason`` "callback").""",
-    "warm_start": """warm_start : bool, default={default}
-    Start ``fit`` from the previous fit's coefficients (the optimizer state
-    and the update count start afresh).""",
-    "average": """average : bool or int >= 1, default={default}
-    Averaged SGD: True (or 1) reports the average of the coefficients over
-    all updates; an int a averages from update a on.""",
-    "shuffle": """shuffle : bool, default={default}
-    Shuffle the rows before each epoch of a stochastic or mini-batch fit
-    (full batch visits rows in order; shuffling would not change it).""",
-    "random_state": """random_state : int, RandomState instance or None, default={default}
-    Seed of the shuffling and of the early-stopping split. With the same
-    seed a fit is reproducible bit for bit.""",
-    "n_jobs": """n_jobs : int or None, default={default}
-    OpenMP threads. None and -1 use every thread OpenMP offers (honouring
-    OMP_NUM_THREADS and threadpoolctl); -2 all but one. Full-batch results
-    are bitwise identical for any value; dense mini-batches are split across
-    threads only when large enough to pay for it. Per-sample and mini-batch
-    fits on sparse (CSR) input run lock-free Hogwild epochs with more than
-    one thread, which are NOT reproducible; they do so only when n_jobs is
-    given (None keeps them on one thread, reproducible from
-    ``random_state``). One-vs-rest classes are fitted in parallel threads
-    (reproducibly).""",
-    "verbose": """verbose : int >= 0, default={default}
-    1: print one line per epoch (objective, step size, seconds). 2: show a
-    progress bar over epochs with the current objective (needs tqdm, the
-    "progress" extra; without it, the lines of 1).""",
-}
-
-FITTED_ATTRIBUTE_DOCS = """n_iter_ : int
-    Epochs run (for partial_fit: epochs over all calls).
-t_ : int
-    Parameter updates made, plus one (scikit-learn's SGD convention).
-converged_ : bool
-    Whether the ``tol`` criterion ended the fit.
-eta0_ : float
-    The initial step size used (resolves ``eta0="auto"``; for the
-    "optimal" schedule, its first step ``alpha**-0.25``).
-history_ : descend.History
-    One record per epoch: epoch, objective, grad_norm, learning_rate,
-    updates, seconds, validation_score; ``history_.stop_reason`` says why
-    the fit ended ("tol", "max_iter", "callback", "diverged" or
-    "interrupted"). ``history_.to_frame()`` gives a
-    pandas DataFrame.
-n_features_in_ : int
-    Number of features seen in fit.
-feature_names_in_ : ndarray of shape (n_features_in_,)
-    Feature names seen in fit, when X has string column names."""
-
-
-#: The shared parameters, in signature order, as a docstring block.
-PARAMETERS_BLOCK = "\n    ".join("{%s}" % name for name in PARAMETER_DOCS)
-
-
-def store_parameters(estimator, parameters):
-    """__init__'s body: store each argument unchanged (scikit-learn's rule)."""
-    for name, value in parameters.items():
-        if name not in ("self", "__class__"):
-            setattr(estimator, name, value)
-
-
-def fill_docstring(cls=None, *, extra_docs=None):
-    """Fill ``{name}`` placeholders of ``cls.__doc__`` from PARAMETER_DOCS
-    and ``extra_docs`` (with the class's own defaults) and
-    FITTED_ATTRIBUTE_DOCS.  ``{parameters}`` stands for PARAMETER_DOCS in
-    its order, ``{signature_parameters}`` for every documented parameter of
-    the signature in signature order.  Use as ``@fill_docstring`` or
-    ``@fill_docstring(extra_docs=...)``."""
-    import inspect
-
-    if cls is None:
-        return lambda c: fill_docstring(c, extra_docs=extra_docs)
-
-    def shown(value):
-        return f'"{value}"' if isinstance(value, str) else repr(value)
-
-    docs = {**PARAMETER_DOCS, **(extra_docs or {})}
-    defaults = {name: shown(param.default)
-                for name, param in inspect.signature(cls.__init__).parameters.items()}
-    entries = {name: text.format(default=defaults[name])
-               for name, text in docs.items() if name in defaults}
-    indent = "    "
-    entries = {name: text.replace("\n", "\n" + indent) for name, text in entries.items()}
-    entries["fitted_attributes"] = FITTED_ATTRIBUTE_DOCS.replace("\n", "\n" + indent)
-    in_signature = "\n    ".join("{%s}" % name for name in defaults if name in docs)
-    doc = cls.__doc__.replace("{parameters}", PARAMETERS_BLOCK)
-    doc = doc.replace("{signature_parameters}", in_signature)
-    cls.__doc__ = doc.format(**entries)
-    return cls
-
-
-class _Callable:
-    def accepts(self, value):
-        return value is None or callable(value)
-
-    def __str__(self):
-        return "None or a callable"
-
-
-class _Average:
-    def accepts(self, value):
-        return isinstance(value, (bool, np.bool_)) or (
-            isinstance(value, numbers.Integral) and value >= 1)
-
-    def __str__(self):
-        return "a bool or an int >= 1"
-
-
-UNIT = Interval(numbers.Real, 0, 1, closed="left")
+from . import _multi, _solver
+from ._inputs import validate_X
+from ._params import CONSTRAINTS
+from ._typing import FLOAT_DTYPES, MatrixLike
+from ._validation import check_parameters, resolve_n_threads
 
 
 class GradientDescentEstimator(BaseEstimator):
-    """Base class: parameter checks, and the calls into the solver."""
+    """Base class: parameter checks, and the calls into the solver.
 
-    _parameter_constraints = {
-        "batch_size": [NONE, Interval(numbers.Integral, 1, None, closed="left")],
-        "optimizer": [Options(*OPTIMIZERS)],
-        "momentum": [UNIT],
-        "beta_1": [UNIT],
-        "beta_2": [UNIT],
-        "rho": [UNIT],
-        "eps": [Interval(numbers.Real, 0, None, closed="neither")],
-        "learning_rate": [Options(*SCHEDULES)],
-        "eta0": [Options("auto"), Interval(numbers.Real, 0, None, closed="neither")],
-        "power_t": [Interval(numbers.Real, 0, None, closed="left")],
-        "decay_rate": [Interval(numbers.Real, 0, 1, closed="right")],
-        "decay_steps": [Interval(numbers.Integral, 1, None, closed="left")],
-        "warmup_epochs": [Interval(numbers.Real, 0, None, closed="left")],
-        "penalty": [Options("l2", "l1", "elasticnet"), NONE],
-        "alpha": [Interval(numbers.Real, 0, None, closed="left")],
-        "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both")],
-        "clip_norm": [NONE, Interval(numbers.Real, 0, None, closed="neither")],
-        "fit_intercept": [BOOLEAN],
-        "scale_features": [BOOLEAN],
-        "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-        "tol": [Interval(numbers.Real, 0, None, closed="left"), NONE],
-        "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
-        "early_stopping": [BOOLEAN],
-        "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],
-        "keep_best": [BOOLEAN],
-        "callback": [_Callable()],
-        "warm_start": [BOOLEAN],
-        "average": [_Average()],
-        "shuffle": [BOOLEAN],
-        "random_state": [RANDOM_STATE],
-        "n_jobs": [N_JOBS],
-        "verbose": [Interval(numbers.Integral, 0, None, closed="left"), BOOLEAN],
-    }
+    Subclasses build their ``_solver.Problem`` list from validated data
+    and call ``_fit_problems`` (fit) or ``_partial_fit_problems``
+    (partial_fit); they say how the stacked coefficients of the problems
+    become ``coef_``/``intercept_`` (``_public_shapes``,
+    ``_set_coefficients``)."""
+
+    _parameter_constraints = CONSTRAINTS
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
@@ -296,7 +58,8 @@ class GradientDescentEstimator(BaseEstimator):
                     f"learning_rate='line_search' of {name} monitors the training "
                     f"objective; it cannot be combined with early_stopping=True.")
 
-    def _settings(self, n_threads=None):
+    def _settings(self, X):
+        """Every hyperparameter, resolved for the solver (X: the training data)."""
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         r = (float(self.l1_ratio) if self.penalty == "elasticnet"
              else {"l2": 0.0, "l1": 1.0, None: 0.0}[self.penalty])
@@ -332,69 +95,163 @@ class GradientDescentEstimator(BaseEstimator):
         coef = np.zeros((n_outputs, n_features))
         intercept = np.zeros(n_outputs)
         if self.warm_start and hasattr(self, "coef_"):
-            coef = np.array(self.coef_, dtype=np.float64).reshape(n_outputs, -1)
-            intercept = np.array(self.intercept_, dtype=np.float64).reshape(n_outputs)
+            previous = self.coef_.shape[-1] if self.coef_.ndim else 0
+            if previous != n_features or np.size(self.intercept_) != n_outputs:
+                raise ValueError(
+                    f"warm_start: the previous fit had {previous} features and "
+                    f"{np.size(self.intercept_)} outputs, this data {n_features} and "
+                    f"{n_outputs}. Refit with warm_start=False.")
+            coef, intercept = self._current_coefficients(n_outputs)
         coef_shape, intercept_shape = self._public_shapes(n_outputs, n_features)
         if coef_init is not None:
             coef = _check_init("coef_init", coef_init, (n_outputs, n_features), coef_shape)
         if intercept_init is not None:
             intercept = _check_init("intercept_init", intercept_init, (n_outputs,),
                                     intercept_shape)
-        if coef.shape[1] != n_features:
-            raise ValueError(
-                f"warm_start: the previous fit had {coef.shape[1]} features, X has "
-                f"{n_features}. Refit with warm_start=False.")
         return coef, intercept
 
-    def _run_solver(self, X, y, sample_weight, loss, n_outputs, coef_init=None,
-                    intercept_init=None):
-        """fit: a new solve from the initial coefficients."""
-        coef, intercept = self._initial_coefficients(n_outputs, X.shape[1],
-                                                     coef_init, intercept_init)
-        problem = _solver.Problem(X=X, y=y, sample_weight=sample_weight,
-                                  loss=loss, n_outputs=n_outputs)
-        self._engine = None
-        return self._solve(problem, self._settings(), coef=coef, intercept=intercept)
+    def _current_coefficients(self, n_outputs):
+        """coef_, intercept_ as float64 (n_outputs, p) and (n_outputs,) copies
+        (a sparsified coef_ included)."""
+        coef = self.coef_.toarray() if sp.issparse(self.coef_) else self.coef_
+        return (np.array(coef, dtype=np.float64).reshape(n_outputs, -1),
+                np.array(self.intercept_, dtype=np.float64).reshape(n_outputs))
+
+    def _fit_problems(self, problems, coef_init=None, intercept_init=None,
+                      split_labels=None):
+        """fit: solve the problems afresh and store the result.  With
+        early stopping, several problems share one validation split,
+        stratified by ``split_labels`` when given."""
+        X = problems[0].X
+        n_outputs = sum(problem.n_outputs for problem in problems)
+        coef, intercept = self._initial_coefficients(n_outputs, X.shape[1], coef_init,
+                                                     intercept_init)
+        settings = self._settings(X)
+        split = None
+        if settings.early_stopping and split_labels is not None:
+            split = _solver.validation_split(_solver.Problem(
+                X=X, y=split_labels, sample_weight=problems[0].sample_weight,
+                loss=problems[0].loss, n_outputs=1, regression=False), settings)
+        self._fits = None
+        return self._solve(problems, settings, coef=coef, intercept=intercept, split=split)
+
+    def _partial_fit_problems(self, problems):
+        """partial_fit: one epoch over these rows, continuing the fit state
+        of the previous fit/partial_fit (or from the current coef_, if any)."""
+        settings = self._settings(problems[0].X)
+        settings.early_stopping = False
+        settings.keep_best = False
+        fits = getattr(self, "_fits", None)
+        if fits is not None:
+            return self._solve(problems, settings, fits=fits, epochs=1)
+        coef = intercept = None
+        if hasattr(self, "coef_"):
+            coef, intercept = self._current_coefficients(
+                sum(problem.n_outputs for problem in problems))
+        return self._solve(problems, settings, coef=coef, intercept=intercept, epochs=1)
 
     def _partial_dtypes(self):
         """partial_fit keeps the dtype of its first call's data."""
-        engine = getattr(self, "_engine", None)
-        return engine.dtype if engine is not None else (np.float64, np.float32)
+        fits = getattr(self, "_fits", None)
+        return fits[0].dtype if fits else FLOAT_DTYPES
 
-    def _run_partial(self, X, y, sample_weight, loss, n_outputs):
-        """partial_fit: one epoch over these rows, continuing the engine of
-        the previous fit/partial_fit (or from the current coef_, if any)."""
-        settings = self._settings()
-        settings.early_stopping = False
-        settings.keep_best = False
-        problem = _solver.Problem(X=X, y=y, sample_weight=sample_weight,
-                                  loss=loss, n_outputs=n_outputs)
-        engine = getattr(self, "_engine", None)
-        if engine is not None:
-            return self._solve(problem, settings, fit=engine, epochs=1)
-        coef = intercept = None
-        if hasattr(self, "coef_"):
-            coef = np.array(self.coef_, dtype=np.float64).reshape(n_outputs, -1)
-            intercept = np.array(self.intercept_, dtype=np.float64).reshape(n_outputs)
-        return self._solve(problem, settings, coef=coef, intercept=intercept, epochs=1)
-
-    def _solve(self, problem, settings, **kwargs):
+    def _solve(self, problems, settings, **kwargs):
         try:
-            result, self._engine = _solver.solve(problem, settings, **kwargs)
+            results, self._fits = _multi.solve_all(problems, settings, **kwargs)
         except (_solver.DivergenceError, KeyboardInterrupt) as exc:
             # keep what was learnt (the last finite epoch) before raising
-            self._store_result(exc.result)
+            self._store(exc.results)
             raise
-        self._store_result(result)
+        self._store(results)
         return self
 
-    def _store_result(self, result):
+    def _store(self, results):
+        result = _multi.combined_result(results)
         self._set_coefficients(result.coef, result.intercept)
         self.n_iter_ = result.n_iter
         self.t_ = result.n_updates + 1
         self.converged_ = result.converged
         self.eta0_ = result.eta0
         self.history_ = result.history
+
+
+class LinearModelMixin:
+    """Scores of a linear model, and its coefficients' storage."""
+
+    def _scores(self, X):
+        """X @ coef_.T + intercept_ as an (n_samples, n_outputs) array."""
+        check_is_fitted(self)
+        X = validate_X(self, X, reset=False)
+        coef = self.coef_ if sp.issparse(self.coef_) else np.reshape(self.coef_,
+                                                                     (-1, X.shape[1]))
+        return safe_sparse_dot(X, coef.T, dense_output=True) + self.intercept_
+
+    def densify(self):
+        """Convert a sparse ``coef_`` (after :meth:`sparsify`) back to a NumPy array.
+
+        Returns
+        -------
+        self : estimator
+            The estimator, with a dense ``coef_``.
+        """
+        check_is_fitted(self)
+        if sp.issparse(self.coef_):
+            shape = self._public_shapes(self.coef_.shape[0], self.coef_.shape[1])[0]
+            self.coef_ = self.coef_.toarray().reshape(shape)
+        return self
+
+    def sparsify(self):
+        """Store ``coef_`` as a SciPy CSR matrix: smaller and faster to apply
+        when most coefficients are zero (e.g. after an L1 fit).
+
+        Returns
+        -------
+        self : estimator
+            The estimator, with a sparse ``coef_``.
+        """
+        check_is_fitted(self)
+        if not sp.issparse(self.coef_):
+            coef = np.asarray(self.coef_)
+            self.coef_ = sp.csr_matrix(coef.reshape(1, -1) if coef.ndim == 1 else coef)
+        return self
+
+
+class LinearClassifierMixin(LinearModelMixin):
+    """decision_function and predict of a linear classifier with ``classes_``."""
+
+    def decision_function(self, X: MatrixLike) -> np.ndarray:
+        """Linear scores ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
+            Two classes: the score of ``classes_[1]`` (for logistic
+            regression, its log-odds); else one score per class.
+        """
+        scores = self._scores(X)
+        return scores.ravel() if scores.shape[1] == 1 else scores
+
+    def predict(self, X: MatrixLike) -> np.ndarray:
+        """Class of each sample: the positive side, or the best score.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        labels : ndarray of shape (n_samples,)
+            Predicted labels, from ``classes_``.
+        """
+        scores = self.decision_function(X)
+        index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
+        return self.classes_[index]
 
 
 def _check_init(name, value, shape, public_shape):

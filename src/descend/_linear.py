@@ -2,26 +2,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 from sklearn.base import RegressorMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _solver
+from ._base import GradientDescentEstimator, LinearModelMixin
+from ._inputs import validate_X_y
+from ._params import fill_docstring, store_parameters
 from ._rules import LOSSES
-from ._base import GradientDescentEstimator, fill_docstring, store_parameters
-from ._frames import check_dataframe
+from ._typing import ArrayLike, MatrixLike, RandomState
 from ._validation import check_sample_weight
-
-FLOAT_DTYPES = (np.float64, np.float32)
-#: X: an array-like or a scipy.sparse matrix/array
-MatrixLike = Any
-RandomState = Any  # None, an int, or a numpy RandomState/Generator
 
 
 @fill_docstring
-class LinearRegression(RegressorMixin, GradientDescentEstimator):
+class LinearRegression(LinearModelMixin, RegressorMixin, GradientDescentEstimator):
     """Linear regression by batch, mini-batch or stochastic gradient descent.
 
     Minimises ``sum_i w_i * 0.5 * (y_i - x_i . coef - intercept)^2 / sum_i w_i
@@ -94,12 +89,9 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
             The fitted estimator.
         """
         self._check_params()
-        X = check_dataframe(X)
-        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, order="C", accept_sparse="csr",
-                             y_numeric=True, multi_output=False)
-        y = np.ascontiguousarray(y, dtype=X.dtype)
-        sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        return self._run_solver(X, y, sw, LOSSES["squared_error"].code, 1, coef_init, intercept_init)
+        X, y = validate_X_y(self, X, y, reset=True, y_numeric=True)
+        return self._fit_problems([self._problem(X, y, sample_weight)], coef_init,
+                                  intercept_init)
 
     def partial_fit(self, X: MatrixLike, y: ArrayLike,
                     sample_weight: ArrayLike | None = None) -> LinearRegression:
@@ -121,13 +113,15 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
             The updated estimator.
         """
         self._check_params()
-        X = check_dataframe(X)
-        first = not hasattr(self, "coef_")
-        X, y = validate_data(self, X, y, dtype=self._partial_dtypes(), order="C", accept_sparse="csr", y_numeric=True,
-                             multi_output=False, reset=first)
-        y = np.ascontiguousarray(y, dtype=X.dtype)
-        sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        return self._run_partial(X, y, sw, LOSSES["squared_error"].code, 1)
+        X, y = validate_X_y(self, X, y, reset=not hasattr(self, "coef_"),
+                            dtype=self._partial_dtypes(), y_numeric=True)
+        return self._partial_fit_problems([self._problem(X, y, sample_weight)])
+
+    def _problem(self, X, y, sample_weight):
+        return _solver.Problem(
+            X=X, y=np.ascontiguousarray(y, dtype=X.dtype),
+            sample_weight=check_sample_weight(sample_weight, X.shape[0], X.dtype),
+            loss=LOSSES["squared_error"].code, n_outputs=1)
 
     def _public_shapes(self, n_outputs, n_features):
         return (n_features,), ()
@@ -141,7 +135,7 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
 
         Parameters
         ----------
-        X : array-like of shape (n_samples, n_features)
+        X : {array-like, sparse matrix} of shape (n_samples, n_features)
             Samples.
 
         Returns
@@ -149,7 +143,4 @@ class LinearRegression(RegressorMixin, GradientDescentEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predictions, in the coefficients' dtype.
         """
-        check_is_fitted(self)
-        X = validate_data(self, check_dataframe(X), dtype=FLOAT_DTYPES, accept_sparse="csr",
-                          reset=False)
-        return X @ self.coef_ + self.intercept_
+        return self._scores(X).ravel()

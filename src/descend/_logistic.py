@@ -2,31 +2,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any
 
 import numpy as np
-from numpy.typing import ArrayLike
 from scipy.special import expit, log_expit, log_softmax, softmax
 from sklearn.base import ClassifierMixin
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _solver
-from ._rules import LOSSES
-from ._base import GradientDescentEstimator, fill_docstring, store_parameters
-from ._frames import check_dataframe
+from ._base import GradientDescentEstimator, LinearClassifierMixin
 from ._classes import (
     ClassWeightDict, check_partial_fit_classes, class_weight_vector, encode_labels,
     partial_fit_labels)
+from ._inputs import validate_X_y
+from ._params import CONSTRAINTS, fill_docstring, store_parameters
+from ._rules import LOSSES
+from ._typing import ArrayLike, MatrixLike, RandomState
 from ._validation import NONE, Options, check_sample_weight
-
-FLOAT_DTYPES = (np.float64, np.float32)
-#: X: an array-like or a scipy.sparse matrix/array
-MatrixLike = Any
-RandomState = Any  # None, an int, or a numpy RandomState/Generator
 
 
 @fill_docstring
-class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
+class LogisticRegression(LinearClassifierMixin, ClassifierMixin, GradientDescentEstimator):
     """Logistic regression by batch, mini-batch or stochastic gradient descent.
 
     Two classes: binary log loss on one linear function (``coef_`` of shape
@@ -88,7 +82,7 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
         store_parameters(self, locals())
 
     _parameter_constraints = {
-        **GradientDescentEstimator._parameter_constraints,
+        **CONSTRAINTS,
         "class_weight": [NONE, Options("balanced"), ClassWeightDict()],
     }
 
@@ -118,13 +112,10 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
             The fitted estimator.
         """
         self._check_params()
-        X = check_dataframe(X)
-        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, order="C", accept_sparse="csr",
-                             multi_output=False)
+        X, y = validate_X_y(self, X, y, reset=True)
         self.classes_, y_index = encode_labels(y, type(self).__name__)
-        sw = self._sample_weight(sample_weight, y_index, X)
-        return self._run_solver(X, np.ascontiguousarray(y_index, dtype=X.dtype), sw,
-                                *self._loss(), coef_init, intercept_init)
+        return self._fit_problems([self._problem(X, y_index, sample_weight)], coef_init,
+                                  intercept_init)
 
     def partial_fit(self, X: MatrixLike, y: ArrayLike, classes: ArrayLike | None = None,
                     sample_weight: ArrayLike | None = None) -> LogisticRegression:
@@ -149,73 +140,34 @@ class LogisticRegression(ClassifierMixin, GradientDescentEstimator):
             The updated estimator.
         """
         self._check_params()
-        X = check_dataframe(X)
         first = not hasattr(self, "classes_")
         check_partial_fit_classes(self, classes, first)
-        X, y = validate_data(self, X, y, dtype=self._partial_dtypes(), order="C", accept_sparse="csr",
-                             multi_output=False, reset=not hasattr(self, "n_features_in_"))
+        X, y = validate_X_y(self, X, y, reset=not hasattr(self, "n_features_in_"),
+                            dtype=self._partial_dtypes())
         y_index = partial_fit_labels(self, y, classes, first)
-        sw = self._sample_weight(sample_weight, y_index, X)
-        return self._run_partial(X, np.ascontiguousarray(y_index, dtype=X.dtype), sw,
-                                 *self._loss())
+        return self._partial_fit_problems([self._problem(X, y_index, sample_weight)])
 
-    def _loss(self):
+    def _problem(self, X, y_index, sample_weight):
+        """Binary log loss on 0/1 labels, or the multinomial loss on class
+        indices; the class weights multiplied into the sample weights."""
         k = len(self.classes_)
-        return (LOSSES["log_loss"].code, 1) if k == 2 else (LOSSES["multinomial"].code, k)
+        loss, n_outputs = (LOSSES["log_loss"].code, 1) if k == 2 else (
+            LOSSES["multinomial"].code, k)
+        sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        if self.class_weight is not None:
+            per_class = class_weight_vector(self.class_weight, self.classes_, y_index)
+            sw = sw * per_class[y_index].astype(X.dtype)
+            if not sw.sum() > 0:
+                raise ValueError("class_weight and sample_weight leave no positive weight.")
+        return _solver.Problem(X=X, y=np.ascontiguousarray(y_index, dtype=X.dtype),
+                               sample_weight=sw, loss=loss, n_outputs=n_outputs)
 
     def _public_shapes(self, n_outputs, n_features):
         return (n_outputs, n_features), (n_outputs,)
 
-    def _sample_weight(self, sample_weight, y_index, X):
-        """Sample weights times class weights."""
-        sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        if self.class_weight is None:
-            return sw
-        per_class = class_weight_vector(self.class_weight, self.classes_, y_index)
-        weights = sw * per_class[y_index].astype(X.dtype)
-        if not weights.sum() > 0:
-            raise ValueError("class_weight and sample_weight leave no positive weight.")
-        return weights
-
     def _set_coefficients(self, coef, intercept):
         self.coef_ = coef
         self.intercept_ = intercept
-
-    def decision_function(self, X: MatrixLike) -> np.ndarray:
-        """Linear scores ``X @ coef_.T + intercept_``.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            Binary: the log-odds of ``classes_[1]``; multinomial: the logits.
-        """
-        check_is_fitted(self)
-        X = validate_data(self, check_dataframe(X), dtype=FLOAT_DTYPES, accept_sparse="csr",
-                          reset=False)
-        scores = X @ self.coef_.T + self.intercept_
-        return scores.ravel() if scores.shape[1] == 1 else scores
-
-    def predict(self, X: MatrixLike) -> np.ndarray:
-        """Most probable class of each sample.
-
-        Parameters
-        ----------
-        X : array-like of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            Predicted labels, from ``classes_``.
-        """
-        scores = self.decision_function(X)
-        index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[index]
 
     def predict_proba(self, X: MatrixLike) -> np.ndarray:
         """Class probabilities (sigmoid, or softmax for several classes).

@@ -10,37 +10,26 @@ scikit-learn: one binary problem per class, solved in parallel threads when
 from __future__ import annotations
 
 import copy
-import dataclasses
+import numbers
 import warnings
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
-from typing import Any
-
-import numbers
 
 import numpy as np
 import scipy.sparse as sp
-from numpy.typing import ArrayLike
-from scipy.special import expit
+from scipy.special import log_expit, logsumexp
 from sklearn.base import ClassifierMixin, RegressorMixin
-from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
 
 from . import _solver
-from ._rules import LOSSES
-from ._base import GradientDescentEstimator, fill_docstring, store_parameters
+from ._base import GradientDescentEstimator, LinearClassifierMixin, LinearModelMixin
 from ._classes import (
     ClassWeightDict, check_partial_fit_classes, class_weight_vector, encode_labels,
     partial_fit_labels)
-from ._frames import check_dataframe
-from ._history import combine_histories
+from ._inputs import validate_X_y
+from ._params import CONSTRAINTS, fill_docstring, store_parameters
+from ._rules import LOSSES
+from ._typing import ArrayLike, MatrixLike, RandomState
 from ._validation import NONE, Interval, Options, check_sample_weight
-
-FLOAT_DTYPES = (np.float64, np.float32)
-#: X: an array-like or a scipy.sparse matrix/array
-MatrixLike = Any
-RandomState = Any  # None, an int, or a numpy RandomState/Generator
 
 #: scikit-learn's loss names and descend's loss codes.
 REGRESSION_LOSSES = {
@@ -112,11 +101,11 @@ class _AverageSGD:
         return "a bool or an int > 0"
 
 
-class _SGDEstimator(GradientDescentEstimator):
+class _SGDEstimator(LinearModelMixin, GradientDescentEstimator):
     """What SGDClassifier and SGDRegressor share on top of the base."""
 
     _parameter_constraints = {
-        **GradientDescentEstimator._parameter_constraints,
+        **CONSTRAINTS,
         "epsilon": [Interval(numbers.Real, 0, None, closed="left")],
         "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both"), NONE],
         "average": [_AverageSGD()],
@@ -140,7 +129,7 @@ class _SGDEstimator(GradientDescentEstimator):
             raise ValueError(
                 "l1_ratio must be set when penalty is 'elasticnet'; got l1_ratio=None.")
 
-    def _settings(self, n_threads=None, X=None):
+    def _settings(self, X):
         """The base's, the early-stopping split seeded as scikit-learn
         seeds it (with random_state as given: a RandomState instance in the
         state it has before the shuffling seed is drawn from it), and the
@@ -150,11 +139,10 @@ class _SGDEstimator(GradientDescentEstimator):
             split_random_state = int(self.random_state)
         elif isinstance(self.random_state, np.random.RandomState):
             split_random_state = copy.deepcopy(self.random_state)
-        settings = super()._settings(n_threads)
+        settings = super()._settings(X)
         settings.split_random_state = split_random_state
         settings.blowup_check = False  # scikit-learn's SGD fails on non-finite values only
-        if X is not None:
-            settings.intercept_decay = self._intercept_decay(X)
+        settings.intercept_decay = self._intercept_decay(X)
         return settings
 
     def _intercept_decay(self, X):
@@ -177,85 +165,16 @@ class _SGDEstimator(GradientDescentEstimator):
                 "early_stopping should be False with partial_fit: it holds out "
                 "rows of one fit; partial_fit sees one batch at a time.")
 
-    def _problem(self, X, y, sample_weight):
-        return _solver.Problem(X=X, y=y, sample_weight=sample_weight,
-                               loss=self._loss_code(), n_outputs=1,
-                               epsilon=float(self.epsilon), regression=self._is_regressor)
+    def _problem(self, X, y, sample_weight, regression):
+        return _solver.Problem(X=X, y=np.ascontiguousarray(y, dtype=X.dtype),
+                               sample_weight=sample_weight, loss=self._loss_code(),
+                               n_outputs=1, epsilon=float(self.epsilon),
+                               regression=regression)
 
-    def _run_solver(self, X, y, sample_weight, loss, n_outputs, coef_init=None,
-                    intercept_init=None):
-        coef, intercept = self._initial_coefficients(n_outputs, X.shape[1],
-                                                     coef_init, intercept_init)
-        self._engine = None
-        settings = self._settings(X=X)
-        return self._solve(self._problem(X, y, sample_weight), settings,
-                           coef=coef, intercept=intercept)
-
-    def _run_partial(self, X, y, sample_weight, loss, n_outputs):
-        settings = self._settings(X=X)
-        settings.keep_best = False
-        problem = self._problem(X, y, sample_weight)
-        engine = getattr(self, "_engine", None)
-        if engine is not None:
-            return self._solve(problem, settings, fit=engine, epochs=1)
-        coef = intercept = None
-        if hasattr(self, "coef_"):
-            coef = _dense(self.coef_).reshape(1, -1)
-            intercept = np.array(self.intercept_, dtype=np.float64).reshape(1)
-        return self._solve(problem, settings, coef=coef, intercept=intercept, epochs=1)
-
-    def _initial_coefficients(self, n_outputs, n_features, coef_init, intercept_init):
-        if self.warm_start and hasattr(self, "coef_") and sp.issparse(self.coef_):
-            self.densify()
-        return super()._initial_coefficients(n_outputs, n_features, coef_init,
-                                             intercept_init)
-
-    def _linear_scores(self, X):
-        check_is_fitted(self)
-        X = validate_data(self, check_dataframe(X), dtype=FLOAT_DTYPES,
-                          accept_sparse="csr", reset=False)
-        return safe_sparse_dot(X, self.coef_.T, dense_output=True) + self.intercept_
-
-    def densify(self) -> _SGDEstimator:
-        """Convert a sparse ``coef_`` (after :meth:`sparsify`) back to a NumPy array.
-
-        Returns
-        -------
-        self : estimator
-            The estimator, with a dense ``coef_``.
-        """
-        check_is_fitted(self)
-        if sp.issparse(self.coef_):
-            dense = self.coef_.toarray()
-            self.coef_ = dense.ravel() if self._is_regressor else dense
-        return self
-
-    def sparsify(self) -> _SGDEstimator:
-        """Store ``coef_`` as a SciPy CSR matrix: smaller and faster to apply
-        when most coefficients are zero (e.g. after an L1 fit).
-
-        Returns
-        -------
-        self : estimator
-            The estimator, with a sparse ``coef_``.
-        """
-        check_is_fitted(self)
-        coef = np.asarray(self.coef_)
-        self.coef_ = sp.csr_matrix(coef.reshape(1, -1) if coef.ndim == 1 else coef)
-        return self
-
-
-def _dense(coef):
-    return np.array(coef.toarray() if sp.issparse(coef) else coef, dtype=np.float64)
-
-
-def _class_seed(seed, c):
-    """A distinct 64-bit shuffling seed for one-vs-rest class c."""
-    return (seed ^ ((c + 1) * 0xD1B54A32D192ED03)) % 2**64
 
 
 @fill_docstring(extra_docs=SGD_PARAMETER_DOCS)
-class SGDClassifier(ClassifierMixin, _SGDEstimator):
+class SGDClassifier(LinearClassifierMixin, ClassifierMixin, _SGDEstimator):
     """Linear classifiers (SVM, logistic regression, ...) by stochastic gradient descent.
 
     A drop-in replacement for ``sklearn.linear_model.SGDClassifier``: the same
@@ -309,7 +228,6 @@ class SGDClassifier(ClassifierMixin, _SGDEstimator):
     True
     """
 
-    _is_regressor = False
     #: the losses by name (scikit-learn's attribute; values are descend's
     #: loss codes)
     loss_functions = {name: (code,) for name, code in CLASSIFICATION_LOSSES.items()}
@@ -345,6 +263,10 @@ class SGDClassifier(ClassifierMixin, _SGDEstimator):
     def _public_shapes(self, n_outputs, n_features):
         return (n_outputs, n_features), (n_outputs,)
 
+    def _set_coefficients(self, coef, intercept):
+        self.coef_ = coef
+        self.intercept_ = intercept
+
     def fit(self, X: MatrixLike, y: ArrayLike, coef_init: ArrayLike | None = None,
             intercept_init: ArrayLike | None = None,
             sample_weight: ArrayLike | None = None) -> SGDClassifier:
@@ -371,17 +293,11 @@ class SGDClassifier(ClassifierMixin, _SGDEstimator):
             The fitted estimator.
         """
         self._check_params()
-        X = check_dataframe(X)
-        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, order="C", accept_sparse="csr",
-                             multi_output=False)
+        X, y = validate_X_y(self, X, y, reset=True)
         self.classes_, y_index = encode_labels(y, type(self).__name__)
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        k = self._n_columns()
-        coef, intercept = self._initial_coefficients(k, X.shape[1], coef_init,
-                                                     intercept_init)
-        self._engines = None
-        settings = self._settings(X=X)
-        return self._fit_columns(X, y_index, sw, settings, coef, intercept, epochs=None)
+        return self._fit_problems(self._problems(X, y_index, sw), coef_init, intercept_init,
+                                  split_labels=y_index)
 
     def partial_fit(self, X: MatrixLike, y: ArrayLike, classes: ArrayLike | None = None,
                     sample_weight: ArrayLike | None = None) -> SGDClassifier:
@@ -405,141 +321,30 @@ class SGDClassifier(ClassifierMixin, _SGDEstimator):
         """
         self._check_params()
         self._check_partial()
-        X = check_dataframe(X)
         first = not hasattr(self, "classes_")
         check_partial_fit_classes(self, classes, first)
-        X, y = validate_data(self, X, y, dtype=self._partial_dtypes(), order="C",
-                             accept_sparse="csr", multi_output=False,
-                             reset=not hasattr(self, "n_features_in_"))
+        X, y = validate_X_y(self, X, y, reset=not hasattr(self, "n_features_in_"),
+                            dtype=self._partial_dtypes())
         y_index = partial_fit_labels(self, y, classes, first)
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        settings = self._settings(X=X)
-        settings.keep_best = False
-        engines = getattr(self, "_engines", None)
-        coef = intercept = None
-        if engines is None:
-            k = self._n_columns()
-            coef, intercept = np.zeros((k, X.shape[1])), np.zeros(k)
-            if hasattr(self, "coef_"):
-                coef = _dense(self.coef_).reshape(k, -1)
-                intercept = np.array(self.intercept_, dtype=np.float64).reshape(k)
-        return self._fit_columns(X, y_index, sw, settings, coef, intercept, epochs=1,
-                                 engines=engines)
+        return self._partial_fit_problems(self._problems(X, y_index, sw))
 
-    def _partial_dtypes(self):
-        engines = getattr(self, "_engines", None)
-        return engines[0].dtype if engines else FLOAT_DTYPES
-
-    def _n_columns(self):
-        return 1 if len(self.classes_) == 2 else len(self.classes_)
-
-    def _fit_columns(self, X, y_index, sw, settings, coef, intercept, epochs,
-                     engines=None):
-        """Solve the binary problem of each one-vs-rest column (one for two
-        classes), in parallel threads when there are several columns and
-        threads; store the combined result."""
-        k = self._n_columns()
+    def _problems(self, X, y_index, sw):
+        """One binary problem (two classes), or one per class (one-vs-rest):
+        targets +1 for the class, -1 (0 for log_loss) for the rest; the
+        class's weight applies to its own samples, the rest weigh 1."""
         per_class = class_weight_vector(self.class_weight, self.classes_, y_index)
         negative = 0.0 if self.loss == "log_loss" else -1.0
-        if k == 1:
+        if len(self.classes_) == 2:
             columns = [(y_index == 1, sw * per_class[y_index].astype(X.dtype))]
         else:
-            columns = []
-            for c in range(k):
-                positive = y_index == c
-                columns.append((positive, sw * np.where(positive, per_class[c], 1.0)
-                                .astype(X.dtype)))
+            columns = [(y_index == c, sw * np.where(y_index == c, per_class[c], 1.0)
+                        .astype(X.dtype)) for c in range(len(self.classes_))]
         for _, weights in columns:
             if not weights.sum() > 0:
                 raise ValueError("class_weight and sample_weight leave no positive weight.")
-        split = None
-        if settings.early_stopping:  # one split of the labels, shared by the classes
-            split = _solver.validation_split(_solver.Problem(
-                X=X, y=y_index, sample_weight=sw, loss=LOSSES["log_loss"].code, n_outputs=1,
-                regression=False), settings)
-        n_threads = settings.n_threads
-        workers = max(1, min(k, n_threads))
-        column_settings = [dataclasses.replace(
-            settings, seed=settings.seed if k == 1 else _class_seed(settings.seed, c),
-            n_threads=max(1, n_threads // k) if k > 1 else n_threads) for c in range(k)]
-
-        problems = [_solver.Problem(
-            X=X, y=np.where(positive, 1.0, negative).astype(X.dtype), sample_weight=weights,
-            loss=self._loss_code(), n_outputs=1, epsilon=float(self.epsilon),
-            regression=False) for positive, weights in columns]
-
-        def run(c):
-            problem = problems[c]
-            kwargs = dict(epochs=epochs, quiet=True, split=split)
-            if engines is not None:
-                kwargs["fit"] = engines[c]
-            else:
-                kwargs.update(coef=coef[c:c + 1], intercept=intercept[c:c + 1])
-            try:
-                return _solver.solve(problem, column_settings[c], **kwargs)
-            except (_solver.DivergenceError, KeyboardInterrupt) as exc:
-                return exc
-
-        if workers > 1:
-            with ThreadPoolExecutor(max_workers=workers) as pool:
-                outcomes = list(pool.map(run, range(k)))
-        else:
-            outcomes = [run(c) for c in range(k)]
-        failures = [o for o in outcomes if isinstance(o, BaseException)]
-        results = [o.result if isinstance(o, BaseException) else o[0] for o in outcomes]
-        if not failures:
-            self._engines = [o[1] for o in outcomes]
-        self._store_columns(results)
-        if failures:
-            raise failures[0]
-        for result, problem in zip(results, problems):
-            _solver.warn_if_blown_up(problem, result.history, settings, stacklevel=3)
-        if epochs is None:
-            _solver.warn_not_converged(self.history_, settings, stacklevel=3)
-        return self
-
-    def _store_columns(self, results):
-        self.coef_ = np.vstack([r.coef for r in results])
-        self.intercept_ = np.concatenate([r.intercept for r in results])
-        self.n_iter_ = max(r.n_iter for r in results)
-        self.t_ = max(r.n_updates for r in results) + 1
-        self.converged_ = all(r.converged for r in results)
-        self.eta0_ = results[0].eta0
-        self.history_ = (results[0].history if len(results) == 1
-                         else combine_histories([r.history for r in results]))
-
-    def decision_function(self, X: MatrixLike) -> np.ndarray:
-        """Signed distance of each sample to each class's hyperplane.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        scores : ndarray of shape (n_samples,) or (n_samples, n_classes)
-            Two classes: the score of ``classes_[1]``; else one per class.
-        """
-        scores = self._linear_scores(X)
-        return scores.ravel() if scores.shape[1] == 1 else scores
-
-    def predict(self, X: MatrixLike) -> np.ndarray:
-        """Class of each sample: the positive side, or the best score.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        labels : ndarray of shape (n_samples,)
-            Predicted labels, from ``classes_``.
-        """
-        scores = self.decision_function(X)
-        index = (scores > 0).astype(int) if scores.ndim == 1 else scores.argmax(axis=1)
-        return self.classes_[index]
+        return [self._problem(X, np.where(positive, 1.0, negative), weights, False)
+                for positive, weights in columns]
 
     def _has_proba(self):
         if self.loss not in ("log_loss", "modified_huber"):
@@ -567,17 +372,7 @@ class SGDClassifier(ClassifierMixin, _SGDEstimator):
             Probability of each class in ``classes_``; rows sum to 1.
         """
         scores = self.decision_function(X)
-        if self.loss == "log_loss":
-            raw = expit(scores)
-        else:
-            raw = (np.clip(scores, -1.0, 1.0) + 1.0) / 2.0
-        if scores.ndim == 1:
-            return np.column_stack([1.0 - raw, raw])
-        total = raw.sum(axis=1, keepdims=True)
-        zero = total[:, 0] == 0
-        raw[zero] = 1.0
-        total[zero] = raw.shape[1]
-        return raw / total
+        return _probabilities(self.loss, scores.astype(np.float64)).astype(scores.dtype)
 
     @available_if(_has_proba)
     def predict_log_proba(self, X: MatrixLike) -> np.ndarray:
@@ -595,6 +390,26 @@ class SGDClassifier(ClassifierMixin, _SGDEstimator):
         """
         with np.errstate(divide="ignore"):
             return np.log(self.predict_proba(X))
+
+
+def _probabilities(loss, scores):
+    """predict_proba from float64 scores (1-D: two classes)."""
+    if loss == "log_loss":
+        if scores.ndim == 1:
+            p1 = np.exp(log_expit(scores))
+            return np.column_stack([1.0 - p1, p1])
+        # one-vs-rest: each class's sigmoid, normalised over the classes in
+        # log space (in float32 every sigmoid below ~-88 is 0)
+        log_raw = log_expit(scores)
+        return np.exp(log_raw - logsumexp(log_raw, axis=1, keepdims=True))
+    raw = (np.clip(scores, -1.0, 1.0) + 1.0) / 2.0
+    if scores.ndim == 1:
+        return np.column_stack([1.0 - raw, raw])
+    total = raw.sum(axis=1, keepdims=True)
+    zero = total[:, 0] == 0
+    raw[zero] = 1.0
+    total[zero] = raw.shape[1]
+    return raw / total
 
 
 @fill_docstring(extra_docs={**SGD_PARAMETER_DOCS, **REGRESSOR_LOSS_DOC})
@@ -637,7 +452,6 @@ class SGDRegressor(RegressorMixin, _SGDEstimator):
     True
     """
 
-    _is_regressor = True
     loss_functions = {name: (code,) for name, code in REGRESSION_LOSSES.items()}
 
     _parameter_constraints = {
@@ -693,12 +507,9 @@ class SGDRegressor(RegressorMixin, _SGDEstimator):
             The fitted estimator.
         """
         self._check_params()
-        X = check_dataframe(X)
-        X, y = validate_data(self, X, y, dtype=FLOAT_DTYPES, order="C", accept_sparse="csr",
-                             y_numeric=True, multi_output=False)
-        y = np.ascontiguousarray(y, dtype=X.dtype)
+        X, y = validate_X_y(self, X, y, reset=True, y_numeric=True)
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        return self._run_solver(X, y, sw, self._loss_code(), 1, coef_init, intercept_init)
+        return self._fit_problems([self._problem(X, y, sw, True)], coef_init, intercept_init)
 
     def partial_fit(self, X: MatrixLike, y: ArrayLike,
                     sample_weight: ArrayLike | None = None) -> SGDRegressor:
@@ -720,13 +531,10 @@ class SGDRegressor(RegressorMixin, _SGDEstimator):
         """
         self._check_params()
         self._check_partial()
-        X = check_dataframe(X)
-        X, y = validate_data(self, X, y, dtype=self._partial_dtypes(), order="C",
-                             accept_sparse="csr", y_numeric=True, multi_output=False,
-                             reset=not hasattr(self, "coef_"))
-        y = np.ascontiguousarray(y, dtype=X.dtype)
+        X, y = validate_X_y(self, X, y, reset=not hasattr(self, "coef_"),
+                            dtype=self._partial_dtypes(), y_numeric=True)
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        return self._run_partial(X, y, sw, self._loss_code(), 1)
+        return self._partial_fit_problems([self._problem(X, y, sw, True)])
 
     def _public_shapes(self, n_outputs, n_features):
         return (n_features,), (1,)
@@ -748,4 +556,4 @@ class SGDRegressor(RegressorMixin, _SGDEstimator):
         y_pred : ndarray of shape (n_samples,)
             Predictions.
         """
-        return self._linear_scores(X).ravel()
+        return self._scores(X).ravel()

@@ -206,14 +206,13 @@ def kernel_config(problem, settings, rows, val_rows, sw_sum, eta0, n_chunks, ful
 
 
 def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
-          quiet=False, split=None):
+          split=None):
     """Run up to ``epochs`` (default settings.max_iter) epochs; return
-    (Result, FitState).
+    (Result, FitState).  Warnings about the outcome are the caller's
+    (``warn_outcome``).
 
-    ``quiet`` leaves the ConvergenceWarnings to the caller (one-vs-rest fits
-    warn once for all their classes, see ``warn_not_converged``); ``split``
-    is a precomputed (training rows, validation rows) for early stopping
-    (one-vs-rest fits share one split of the original labels).
+    ``split`` is a precomputed (training rows, validation rows) for early
+    stopping (one-vs-rest fits share one split of the original labels).
 
     A new FitState starts from (coef, intercept) (zeros by default); a given
     one continues (partial_fit).  Divergence restores the coefficients of
@@ -305,11 +304,6 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
         exc.result = result
         raise exc
     fit.history.stop_reason = stop_reason or ("tol" if converged else "max_iter")
-    if not quiet:
-        _warn_if_rising(fit.history, settings, full_batch)
-        warn_if_blown_up(problem, fit.history, settings, stacklevel=4)
-        if epochs is None:
-            warn_not_converged(fit.history, settings, stacklevel=4)
     return result, fit
 
 
@@ -323,6 +317,20 @@ def zero_model_objective(problem):
     losses = np.empty_like(y)
     kernels.loss_values(problem.loss, float(problem.epsilon), np.zeros_like(y), y, losses)
     return float(w @ losses / w.sum())
+
+
+def warn_outcome(problems, histories, combined, settings, epochs, stacklevel):
+    """The warnings about how fits ended: a stop while the objective rose
+    (full batch), a finite blow-up (per problem), max_iter reached (on the
+    combined history of several problems)."""
+    if len(problems) == 1:
+        full_batch = (settings.batch_size is None
+                      or settings.batch_size >= problems[0].X.shape[0])
+        _warn_if_rising(combined, settings, full_batch, stacklevel + 1)
+    for problem, history in zip(problems, histories):
+        warn_if_blown_up(problem, history, settings, stacklevel + 1)
+    if epochs is None:
+        warn_not_converged(combined, settings, stacklevel + 1)
 
 
 def warn_if_blown_up(problem, history, settings, stacklevel=3):
@@ -354,7 +362,7 @@ def warn_not_converged(history, settings, stacklevel=3):
             f"raising tol stops earlier.)", ConvergenceWarning, stacklevel=stacklevel)
 
 
-def _warn_if_rising(history, settings, full_batch):
+def _warn_if_rising(history, settings, full_batch, stacklevel):
     """A full-batch objective is exact: if the fit stopped by tol while it
     ended clearly above the best epoch, the step is too large, and the fit
     did not converge in any useful sense (scikit-learn's SGD stops there
@@ -369,7 +377,7 @@ def _warn_if_rising(history, settings, full_batch):
             f"at {objective[-1]:.6g}, above the best epoch's {best:.6g}: the step "
             f"size is too large. Lower eta0, use eta0='auto' or "
             f"learning_rate='line_search', or keep_best=True.",
-            ConvergenceWarning, stacklevel=3)
+            ConvergenceWarning, stacklevel=stacklevel)
 
 
 def _result(fit, settings, eta0, converged):

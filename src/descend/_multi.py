@@ -1,0 +1,86 @@
+"""Several independent problems at once: one-vs-rest classes and the
+targets of a multi-output regression.  A solver-level operation: each
+problem is an ordinary solve, run in parallel threads (the kernels release
+the GIL), seeded and sized so that the result does not depend on the
+thread count."""
+from __future__ import annotations
+
+import dataclasses
+from concurrent.futures import ThreadPoolExecutor
+
+import numpy as np
+
+from . import _solver
+from ._history import combine_histories
+
+
+def problem_seed(seed, c):
+    """A distinct 64-bit shuffling seed for problem c of several."""
+    return (seed ^ ((c + 1) * 0xD1B54A32D192ED03)) % 2**64
+
+
+def solve_all(problems, settings, fits=None, coef=None, intercept=None, epochs=None,
+              split=None):
+    """Solve each problem (its rows of ``coef``/``intercept`` start it, or
+    ``fits[c]`` continues it); returns (results, fits).  With several
+    problems they run in parallel threads, n_threads shared among them,
+    each with its own shuffling seed; ``split`` is the early-stopping split
+    they share.  A problem that diverges or is interrupted stops only
+    itself; the first such exception is raised after all have finished,
+    with ``exc.results`` holding every problem's result."""
+    k = len(problems)
+    n_threads = settings.n_threads
+    per_problem = [dataclasses.replace(
+        settings, seed=settings.seed if k == 1 else problem_seed(settings.seed, c),
+        n_threads=max(1, n_threads // k) if k > 1 else n_threads) for c in range(k)]
+    starts = np.cumsum([0] + [p.n_outputs for p in problems])
+
+    def run(c):
+        kwargs = dict(epochs=epochs, split=split)
+        if fits is not None:
+            kwargs["fit"] = fits[c]
+        elif coef is not None:
+            kwargs.update(coef=coef[starts[c]:starts[c + 1]],
+                          intercept=intercept[starts[c]:starts[c + 1]])
+        try:
+            return _solver.solve(problems[c], per_problem[c], **kwargs)
+        except (_solver.DivergenceError, KeyboardInterrupt) as exc:
+            return exc
+
+    workers = max(1, min(k, n_threads))
+    if workers > 1:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            outcomes = list(pool.map(run, range(k)))
+    else:
+        outcomes = [run(c) for c in range(k)]
+    failures = [o for o in outcomes if isinstance(o, BaseException)]
+    results = [o.result if isinstance(o, BaseException) else o[0] for o in outcomes]
+    if failures:
+        failures[0].results = results
+        raise failures[0]
+    # (stacklevel 6 from warn_outcome's callees: warn_outcome, here, the
+    # estimator's _solve, its _fit_problems or _partial_fit_problems, fit,
+    # then the caller of fit)
+    _solver.warn_outcome(problems, [r.history for r in results], combined_history(results),
+                         settings, epochs, stacklevel=6)
+    return results, [o[1] for o in outcomes]
+
+
+def combined_history(results):
+    """One history for several problems (their objectives summed per epoch)."""
+    if len(results) == 1:
+        return results[0].history
+    return combine_histories([r.history for r in results])
+
+
+def combined_result(results):
+    """The fitted attributes of several problems: coefficients stacked,
+    the most epochs and updates any of them took, converged if all did."""
+    return _solver.Result(
+        coef=np.vstack([r.coef for r in results]),
+        intercept=np.concatenate([r.intercept for r in results]),
+        history=combined_history(results),
+        n_iter=max(r.n_iter for r in results),
+        n_updates=max(r.n_updates for r in results),
+        converged=all(r.converged for r in results),
+        eta0=results[0].eta0)
