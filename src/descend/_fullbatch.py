@@ -40,6 +40,18 @@ STALL_ITERATIONS, NEAR_SHRINK = 20, 0.9
 LINE_SEARCH_GROW, LINE_SEARCH_SHRINK = 1.25, 0.5
 
 
+def preconditioner(std, settings):
+    """The standardisation L-BFGS works in: the features' (weighted) means
+    and standard deviations; without an intercept to absorb a centring,
+    their root mean squares instead (no centring)."""
+    if not settings.fit_intercept:
+        second = 1.0 / std.inv_sigma ** 2 + std.mu ** 2
+        std.inv_sigma = np.where(second > 0, 1.0 / np.sqrt(np.where(second > 0, second, 1.0)),
+                                 1.0)
+        std.mu = np.zeros_like(std.mu)
+    return std
+
+
 @dataclass
 class Point:
     """An evaluated point: z, the smooth objective (loss + L2) and its
@@ -56,46 +68,49 @@ class Point:
 
 class Objective:
     """The objective of one problem in standardised coordinates, with the
-    certificate of every evaluation.  ``sums`` (one pass over the data at
-    raw coefficients, returning certificate Sums) is the only access to
-    the data, so another data layout (a Dask collection) only replaces it."""
+    certificate of every evaluation.
 
-    def __init__(self, problem, settings, fit, rows, precondition=True, sums=None):
-        X = problem.X
-        self.problem, self.settings, self.rows = problem, settings, rows
-        self.k, self.p = fit.W.shape
-        self.dtype = fit.dtype
-        sw = problem.sample_weight
-        self.sw_sum = float(sw[rows].sum(dtype=np.float64)) if rows is not None \
-            else float(sw.sum(dtype=np.float64))
-        # z: standardised coordinates (the problem's own with scale_features;
-        # without preconditioning, z is the raw coefficients themselves)
-        if settings.scale_features or not precondition:
-            self.std = fit.scaling
-        else:
-            self.std = Scaling(X, sw, np.arange(X.shape[0]) if rows is None else rows, True,
-                               settings.n_threads)
-            if not settings.fit_intercept:  # no intercept to absorb a centring
-                second = 1.0 / self.std.inv_sigma ** 2 + self.std.mu ** 2
-                self.std.inv_sigma = np.where(second > 0, 1.0 / np.sqrt(
-                    np.where(second > 0, second, 1.0)), 1.0)
-                self.std.mu = np.zeros_like(self.std.mu)
+    ``sums(W, b)`` (one pass over the data at raw float64 coefficients,
+    returning certificate Sums) is its only access to the data, and
+    ``std`` (a Scaling: means and 1/std of the features) its only knowledge
+    of their scale, so data elsewhere (a Dask collection) only supplies
+    those two: ``Objective.for_problem`` builds them for in-memory data."""
+
+    def __init__(self, settings, n_outputs, n_features, sw_sum, std, sums):
+        self.settings = settings
+        self.k, self.p = n_outputs, n_features
+        self.sw_sum = float(sw_sum)
+        self.std = std
         # penalty on the problem's coefficients W_p = u * q
-        self.q = (np.ones(self.p) if settings.scale_features else self.std.inv_sigma)
+        self.q = np.ones(self.p) if settings.scale_features else std.inv_sigma
         self.l1, self.l2 = settings.l1, settings.l2
         self.l1_weights = np.concatenate([np.tile(self.l1 * self.q, self.k),
                                           np.zeros(self.k)])
         self.fit_intercept = settings.fit_intercept
-        self._work = None
-        self._sums = sums if sums is not None else self._local_sums
+        self._sums = sums
         self.passes = 0
 
-    def _local_sums(self, W, b):
-        problem = self.problem
-        sums, self._work = pass_sums(problem.X, problem.y, problem.sample_weight, W, b,
-                                     problem.loss, problem.epsilon, self.settings.n_threads,
-                                     self.rows, self._work)
-        return sums
+    @classmethod
+    def for_problem(cls, problem, settings, fit, rows, precondition=True):
+        """The Objective of an in-memory problem over ``rows`` (None: all).
+        z is standardised (the problem's own scaling with scale_features; a
+        preconditioner computed here otherwise, or none: z = the raw
+        coefficients)."""
+        X, sw = problem.X, problem.sample_weight
+        sw_sum = float((sw if rows is None else sw[rows]).sum(dtype=np.float64))
+        if settings.scale_features or not precondition:
+            std = fit.scaling
+        else:
+            std = preconditioner(Scaling(X, sw, np.arange(X.shape[0]) if rows is None
+                                         else rows, True, settings.n_threads), settings)
+        work = [None]
+
+        def sums(W, b):
+            result, work[0] = pass_sums(X, problem.y, sw, W, b, problem.loss,
+                                        problem.epsilon, settings.n_threads, rows, work[0])
+            return result
+
+        return cls(settings, fit.W.shape[0], fit.W.shape[1], sw_sum, std, sums)
 
     # ---- coordinates
     def split(self, z):

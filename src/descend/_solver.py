@@ -238,8 +238,8 @@ class _Certifier:
     def __init__(self, problem, settings, fit, rows):
         self.fit, self.settings = fit, settings
         subset = None if len(rows) == problem.X.shape[0] else rows
-        self.objective = _fullbatch.Objective(problem, settings, fit, subset,
-                                              precondition=False)
+        self.objective = _fullbatch.Objective.for_problem(problem, settings, fit, subset,
+                                                          precondition=False)
         self.start = None
         if settings.l1 == 0 and settings.l2 == 0:  # the gradient test needs the start
             self.start = self._point().grad
@@ -261,8 +261,8 @@ def _run_full_batch(problem, settings, fit, rows, val_rows, cfg, method, max_epo
     """lbfgs, agd or line_search: each iteration a few passes, each
     certified.  Returns (status, stop reason, certified)."""
     subset = None if len(rows) == problem.X.shape[0] else rows
-    obj = _fullbatch.Objective(problem, settings, fit, subset,
-                               precondition=method in FULL_BATCH_METHODS)
+    obj = _fullbatch.Objective.for_problem(problem, settings, fit, subset,
+                                           precondition=method in FULL_BATCH_METHODS)
     gap_rule = settings.stopping == "gap" and settings.tol is not None
     state = {"certified": False, "diverged": False}
 
