@@ -104,7 +104,7 @@ PARAMETER_DOCS = {
     "certify_every": """certify_every : int >= 1 or "auto", default={default}
     Epochs between the certificate passes of ``stopping="gap"`` for
     optimizers that do not make exact passes themselves (each costs one
-    pass over the data). "auto": 1 for batch_size=1, 5 for mini-batches,
+    pass over the data). "auto": 1 for batch_size=1, 2 for mini-batches,
     10 for full-batch first-order optimizers.""",
     "n_iter_no_change": """n_iter_no_change : int >= 1, default={default}
     Epochs without sufficient improvement before stopping.""",
