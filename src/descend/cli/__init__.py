@@ -8,9 +8,11 @@ svmlight/libsvm file, with the model ``--model`` names (``linear``,
 ``logistic``, or scikit-learn's SGD estimators ``sgd-classifier`` and
 ``sgd-regressor``, which take ``--loss``), e.g.::
 
-    descend train data.svm --model sgd-classifier --loss log_loss --out model.joblib
+    descend train data.svm --model sgd-classifier --loss log_loss --out model.descend
 
-``descend predict`` applies a model saved by ``descend train --out``;
+``descend predict`` applies a model saved by ``descend train --out`` (a
+descend model file: data only, loading it runs no code; old pickle files
+only with ``--allow-pickle``);
 ``descend bench`` times descend's fit against scikit-learn's on a problem
 it makes on the spot.
 
