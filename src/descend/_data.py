@@ -39,7 +39,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from ._npyzip import ZIP_ERRORS, check_expansion, expansion_limit, read_member, read_npy
+from ._npyzip import (MAX_EXPANSION, MIN_EXPANDED, ZIP_ERRORS, check_expansion,
+                      expansion_limit, read_member, read_npy)
 
 FORMATS = ("csv", "parquet", "npz", "svmlight")
 
@@ -58,6 +59,9 @@ MAX_INFERRED_CLASSES = 20
 MIN_FEATURE_LIMIT = 2**20
 #: ... and up to this many per value the file stores (see feature_limit).
 FEATURES_PER_VALUE = 8
+#: Larger magnitudes overflow float64 once squared and summed (variances,
+#: step sizes, squared losses): the readers refuse them.
+MAX_MAGNITUDE = 1e150
 #: The largest feature index of an svmlight file (int32 indices).
 MAX_SVMLIGHT_INDEX = 2**31 - 1
 #: What a damaged compressed stream can raise while it is read.
@@ -164,12 +168,10 @@ class _Limited(io.RawIOBase):
         self._count += n
         if self._count > self._limit:
             raise DataError(
-                f"{self._path}: expands to more than {self._limit:,} bytes, over "
-                f"{_EXPANSION_TEXT}; a compression bomb, or decompress it first")
+                f"{self._path}: expands to more than {self._limit:,} bytes, the most a "
+                f"compressed file may ({MAX_EXPANSION}x its size, or "
+                f"{MIN_EXPANDED // 2**20} MiB); a compression bomb, or decompress it first")
         return n
-
-
-_EXPANSION_TEXT = "the most a compressed file may expand to (100x its size, or 64 MiB)"
 
 
 class _Opened:
@@ -244,50 +246,79 @@ def _import_pandas():
     return pandas
 
 
+_CSV_ERRORS = (csv.Error, ValueError, OverflowError, MemoryError) + _STREAM_ERRORS
+
+
+def _malformed(path, exc):
+    """The DataError for an exception raised while parsing a CSV file."""
+    if isinstance(exc, DataError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return DataError(f"{path}: ran out of memory parsing it (rows of millions of fields?)")
+    return DataError(f"{path}: malformed CSV: {_one_line(exc)}")
+
+
+def _csv_header(path, sep):
+    """The header row's names, read with the csv module and checked before
+    pandas sees the file: distinct names (pandas renames duplicates, in time
+    quadratic in their number), and a first data row no longer than the
+    header (pandas would take its extra fields for an index, in time
+    quadratic in their number)."""
+    try:
+        with _Opened(path) as stream:
+            rows = csv.reader(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""),
+                              delimiter=sep)
+            header = next(rows, None)
+            first = next((row for row in rows if row), None)
+    except _CSV_ERRORS as exc:
+        raise _malformed(path, exc) from None
+    if not header:
+        raise DataError(f"{path}: empty file (a CSV file needs a header row and data rows)")
+    seen = set()
+    for name in header:
+        if name.strip() in seen:
+            raise DataError(f"{path}: the header names the column {name.strip()!r:.60} "
+                            f"twice; give every column a distinct name")
+        seen.add(name.strip())
+    if first is not None and len(first) > len(header):
+        raise DataError(f"{path}: malformed CSV: the first data row has {len(first):,} "
+                        f"fields, the header {len(header):,}")
+    return header
+
+
 def _read_csv(path):
     """(column names, list of 1-D arrays) of a CSV file with a header row."""
     sep = _delimiter(path)
+    header = _csv_header(path, sep)
     pd = _import_pandas()
     if pd is None:
-        return _read_csv_numpy(path, sep)
+        return _read_csv_numpy(path, sep, header)
     try:
         with _Opened(path) as stream, warnings.catch_warnings():
-            # a first row longer than the header would become the index
+            # (the header's width was checked, so this would be a parser disagreement)
             warnings.simplefilter("error", pd.errors.ParserWarning)
             warnings.simplefilter("ignore", pd.errors.DtypeWarning)
-            frame = pd.read_csv(stream, sep=sep, index_col=False, compression=None,
-                                encoding="utf-8")
-    except pd.errors.EmptyDataError:
-        raise DataError(
-            f"{path}: empty file (a CSV file needs a header row and data rows)") from None
-    except pd.errors.ParserWarning:
-        raise DataError(f"{path}: malformed CSV: the first row has more fields than the "
-                        f"header") from None
-    except (pd.errors.ParserError, ValueError, OverflowError) + _STREAM_ERRORS as exc:
-        if isinstance(exc, DataError):
-            raise
+            frame = pd.read_csv(stream, sep=sep, header=0, names=header, index_col=False,
+                                compression=None, encoding="utf-8")
+    except pd.errors.ParserWarning as exc:
         raise DataError(f"{path}: malformed CSV: {_one_line(exc)}") from None
-    names = [str(name) for name in frame.columns]
+    except (pd.errors.ParserError,) + _CSV_ERRORS as exc:
+        raise _malformed(path, exc) from None
     columns = [frame.iloc[:, j].to_numpy() for j in range(frame.shape[1])]
-    return names, columns
+    return list(header), columns
 
 
-def _read_csv_numpy(path, sep):
-    """The same as _read_csv with NumPy only: the header by the csv module,
-    the values by ``numpy.genfromtxt`` as text, converted column by column."""
+def _read_csv_numpy(path, sep, header):
+    """The same as _read_csv with NumPy only: the values by
+    ``numpy.genfromtxt`` as text, converted column by column."""
     try:
         with _Opened(path) as stream:
             text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
-            header = next(csv.reader(text, delimiter=sep), None)
-            if not header:
-                raise DataError(
-                    f"{path}: empty file (a CSV file needs a header row and data rows)")
+            next(csv.reader(text, delimiter=sep))  # the header, read by _csv_header
             table = np.genfromtxt(text, delimiter=sep, dtype=str, ndmin=2, autostrip=True,
                                   comments=None, invalid_raise=True)
-    except (csv.Error, ValueError, OverflowError) + _STREAM_ERRORS as exc:
-        if isinstance(exc, DataError):
-            raise
-        raise DataError(f"{path}: malformed CSV: {_one_line(exc)}") from None
+    except _CSV_ERRORS as exc:
+        raise _malformed(path, exc) from None
     names = [name.strip() for name in header]
     if table.size == 0:
         return names, [np.empty(0, dtype=object) for _ in names]
@@ -387,7 +418,7 @@ def _read_svmlight(path, n_features=None, max_features=None):
         raise DataError(f"{path}: malformed svmlight/libsvm file: {_one_line(exc)}") from None
     if X.shape[0] == 0:
         raise DataError(f"{path}: no data rows")
-    _check_finite_rows(X.data, X.indptr, path, "a feature value")
+    _check_values(X.data, path, "a feature value", lambda k: _row_of(X.indptr, k))
     limit = feature_limit(X.nnz) if max_features is None else max_features
     if n_features is None and X.shape[1] > limit:
         row = _row_of(X.indptr, int(np.argmax(X.indices)))
@@ -401,15 +432,22 @@ def _read_svmlight(path, n_features=None, max_features=None):
     return X, y
 
 
-def _check_finite_rows(values, indptr, path, what):
-    """DataError naming the first row whose ``values`` (a CSR row split by
-    ``indptr``) are not finite."""
-    bad = ~np.isfinite(values)
-    if bad.any():
-        first = int(np.argmax(bad))
-        raise DataError(f"{path}: row {_row_of(indptr, first)}: {what} is "
-                        f"{float(values[first])} (NaN and infinity cannot be learnt from); "
-                        f"fix or drop the row")
+def _check_values(values, path, what, row_of=lambda k: k + 1):
+    """DataError naming the first row (``row_of`` a flat index) whose
+    ``values`` are NaN, infinite or beyond MAX_MAGNITUDE."""
+    bad = ~(np.abs(values) <= MAX_MAGNITUDE)
+    if not bad.any():
+        return
+    k = int(np.argmax(bad))
+    value = float(values.flat[k])
+    if np.isnan(value):
+        problem, fix = "is missing (NaN)", "fill or drop it"
+    elif np.isinf(value):
+        problem, fix = "is infinite", "fix or drop it"
+    else:
+        problem = f"is {value:.3g}, beyond the {MAX_MAGNITUDE:.0e} descend reads"
+        fix = "rescale it (larger values overflow once squared and summed)"
+    raise DataError(f"{path}: {what} in row {row_of(k)} {problem}; {fix}")
 
 
 def _row_of(indptr, k):
@@ -463,8 +501,7 @@ def _numeric_column(values, name, path):
         raise DataError(
             f"{path}: feature column {name!r} has {int(missing.sum())} missing value(s) "
             f"(first in row {int(np.argmax(missing)) + 1}); fill or drop them first")
-    if not np.isfinite(column).all():
-        raise DataError(f"{path}: feature column {name!r} contains infinity")
+    _check_values(column, path, f"feature column {name!r}")
     return column
 
 
@@ -484,8 +521,8 @@ def _target_column(values, name, path):
         raise DataError(
             f"{path}: the target column {name!r} has {int(missing.sum())} missing "
             f"value(s) (first in row {int(np.argmax(missing)) + 1})")
-    if values.dtype.kind == "f" and not np.isfinite(values).all():
-        raise DataError(f"{path}: the target column {name!r} contains infinity")
+    if values.dtype.kind == "f":
+        _check_values(values, path, f"the target column {name!r}")
     return values
 
 
@@ -506,8 +543,7 @@ def _as_2d(array, path, what="the array"):
     if array.shape[0] == 0:
         raise DataError(f"{path}: no data rows")
     X = np.ascontiguousarray(array, dtype=np.float64)
-    if not np.isfinite(X).all():
-        raise DataError(f"{path}: {what} contains NaN or infinity")
+    _check_values(X, path, what, lambda k: k // X.shape[1] + 1)
     return X
 
 
@@ -602,7 +638,7 @@ def load_training_data(path, target=None, fmt=None, max_features=None):
         raise DataError(f"{path}: --target does not apply to svmlight/libsvm files (the "
                         f"label is the first field of each line)")
     X, y = _read_svmlight(path, max_features=max_features)
-    _check_finite_rows(y, np.arange(len(y) + 1), path, "the label")
+    _check_values(y, path, "the label")
     return Dataset(X=X, y=y, feature_names=_generated_names(X.shape[1]), named=False,
                    target=None, target_index=None, n_columns=X.shape[1],
                    format=fmt, source=path)

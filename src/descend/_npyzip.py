@@ -31,7 +31,7 @@ import numpy as np
 #: A compressed file or archive may expand to this many times its size ...
 MAX_EXPANSION = 100
 #: ... or to this many bytes, whichever is larger.
-MIN_EXPANDED = 64 * 2**20
+MIN_EXPANDED = 16 * 2**20
 
 #: dtype kinds that may be read: bool, integers, floats, text, bytes.
 KINDS = "biufUS"

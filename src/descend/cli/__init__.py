@@ -55,6 +55,9 @@ def main(argv=None):
         # bad hyperparameters (the estimators' ValueError), bad data files
         print(f"descend {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
         return 2
+    except MemoryError:
+        print(f"descend {args.command}: error: out of memory", file=sys.stderr)
+        return 2
     except BrokenPipeError:  # e.g. `descend train | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
         return 1
