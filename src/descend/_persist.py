@@ -129,6 +129,7 @@ class _Writer:
                          f"a model file cannot hold (it stores data, never code); {fix}")
 
     def _member(self, array, where):
+        where = where.removeprefix("attribute ").removeprefix("parameter ")
         hint = "".join(c if c.isalnum() or c in "_-" else "_" for c in where)[:60]
         name = f"arrays/{len(self.arrays)}-{hint}.npy"
         self.arrays[name] = array
