@@ -315,8 +315,10 @@ def _read_csv_numpy(path, sep, header):
         with _Opened(path) as stream:
             text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
             next(csv.reader(text, delimiter=sep))  # the header, read by _csv_header
-            table = np.genfromtxt(text, delimiter=sep, dtype=str, ndmin=2, autostrip=True,
-                                  comments=None, invalid_raise=True)
+            with warnings.catch_warnings():  # a header without rows: 'no data rows' below
+                warnings.filterwarnings("ignore", "genfromtxt: Empty input file")
+                table = np.genfromtxt(text, delimiter=sep, dtype=str, ndmin=2,
+                                      autostrip=True, comments=None, invalid_raise=True)
     except _CSV_ERRORS as exc:
         raise _malformed(path, exc) from None
     names = [name.strip() for name in header]
@@ -435,7 +437,8 @@ def _read_svmlight(path, n_features=None, max_features=None):
 def _check_values(values, path, what, row_of=lambda k: k + 1):
     """DataError naming the first row (``row_of`` a flat index) whose
     ``values`` are NaN, infinite or beyond MAX_MAGNITUDE."""
-    bad = ~(np.abs(values) <= MAX_MAGNITUDE)
+    # (a float64 bound: a Python float would be cast to float32 values' type)
+    bad = ~(np.abs(values) <= np.float64(MAX_MAGNITUDE))
     if not bad.any():
         return
     k = int(np.argmax(bad))

@@ -23,6 +23,7 @@ from __future__ import annotations
 import lzma
 import math
 import tokenize
+import warnings
 import zipfile
 import zlib
 
@@ -68,13 +69,16 @@ def read_npy(stream, nbytes, where, kinds=KINDS):
     file's content: magic, header, data)."""
     fmt = np.lib.format
     try:
-        version = fmt.read_magic(stream)
-        if version == (1, 0):
-            shape, fortran, dtype = fmt.read_array_header_1_0(stream, _MAX_HEADER)
-        elif version == (2, 0):
-            shape, fortran, dtype = fmt.read_array_header_2_0(stream, _MAX_HEADER)
-        else:
-            raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
+        # numpy warns about Python 2 headers ('0L'), Python about escapes in them
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            version = fmt.read_magic(stream)
+            if version == (1, 0):
+                shape, fortran, dtype = fmt.read_array_header_1_0(stream, _MAX_HEADER)
+            elif version == (2, 0):
+                shape, fortran, dtype = fmt.read_array_header_2_0(stream, _MAX_HEADER)
+            else:
+                raise ValueError(f"unsupported .npy format version {version[0]}.{version[1]}")
         header_bytes = stream.tell()
     except (ValueError, TypeError, SyntaxError, OverflowError, RecursionError,
             MemoryError, EOFError, tokenize.TokenError) as exc:  # numpy tokenizes the header
