@@ -158,7 +158,7 @@ class FitState:
         width = scratch_width(p, k)
         n_work = (n_chunks_for(len(rows), p, k) if full_batch
                   else max(1, min(n_threads, MAX_SCRATCH // width)))
-        self.rows = rows
+        self.rows = rows.copy()  # the kernels shuffle it in place; problems may share rows
         self.work = np.zeros((n_work, width))
         updates = 1 if full_batch else -(-len(rows) // settings.batch_size)
         self.lazy = np.empty((_codes.LazyRow.N_LAZY_ROWS, updates + 1))

@@ -128,7 +128,7 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
     full_batch = settings.batch_size is None or settings.batch_size >= len(rows)
     method = _full_batch_method(settings, full_batch)
     if method in FULL_BATCH_METHODS:
-        fit.eta0 = np.nan  # no step size to choose: the line search finds it
+        fit.eta0 = 1.0  # the unit step the line search starts from
     elif fit.eta0 is None:
         if settings.eta0 == "auto":
             # one BLAS thread: the eigenvalue is a small computation, and
