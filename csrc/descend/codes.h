@@ -124,8 +124,16 @@ enum descend_hist_column {
 enum descend_status {
     DESCEND_RUNNING = 0,
     DESCEND_CONVERGED,
-    DESCEND_DIVERGED
+    DESCEND_DIVERGED,
+    DESCEND_INTERRUPTED   /* the stop flag was raised: the epoch was cut short */
 };
+
+/* Whether the stop flag a caller raises (from another thread) is up; the
+ * volatile read keeps the compiler from hoisting it out of a loop. */
+static inline int descend_stop_requested(const volatile unsigned char *flag)
+{
+    return flag != 0 && *flag != 0;
+}
 
 /* Rows of the per-epoch schedule of the lazy updates (see _kernels.pyx). */
 enum descend_lazy_row {

@@ -222,8 +222,12 @@ class GradientDescentEstimator(BaseEstimator):
         try:
             results, self._fits = _multi.solve_all(problems, settings, **kwargs)
         except (_solver.DivergenceError, KeyboardInterrupt) as exc:
-            # keep what was learnt (the last finite epoch) before raising
-            self._store(exc.results)
+            # keep what was learnt (the last finite epoch, or the epochs
+            # finished before Ctrl-C) before raising; partial_fit continues
+            # an interrupted fit, and restarts from coef_ after divergence
+            if hasattr(exc, "results"):  # (not if Ctrl-C came before the fit began)
+                self._store(exc.results)
+                self._fits = exc.fits if isinstance(exc, KeyboardInterrupt) else None
             raise
         self._store(results)
         return self

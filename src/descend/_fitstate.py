@@ -7,6 +7,7 @@ import scipy.sparse as sp
 
 from ._engine import _codes, kernels
 from ._history import History
+from ._interrupt import new_flag
 
 #: Full batch: rows are reduced in chunks of at least MIN_CHUNK_WORK
 #: multiply-adds, in at most MAX_CHUNKS chunks; the chunk count depends on
@@ -142,6 +143,7 @@ class FitState:
         self.history = History()
         self.eta0 = None
         self.n_epochs = 0
+        self.stop = new_flag()  # the stop flag the kernels read (_interrupt.py)
         self.release()
 
     @property

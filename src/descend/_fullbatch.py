@@ -111,7 +111,11 @@ class Objective:
                                  loss_by_code(problem.loss).curvature)
         work = [None]
 
+        flag = getattr(fit, "stop", None)
+
         def sums(W, b):
+            if flag is not None and flag[0]:  # Ctrl-C (_interrupt.py): before the pass
+                raise KeyboardInterrupt
             result, work[0] = pass_sums(X, problem.y, sw, W, b, problem.loss,
                                         problem.epsilon, settings.n_threads, rows, work[0])
             return result

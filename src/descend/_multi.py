@@ -10,7 +10,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from . import _solver
+from . import _interrupt, _solver
 from ._history import combine_histories
 
 
@@ -27,7 +27,26 @@ def solve_all(problems, settings, fits=None, coef=None, intercept=None, epochs=N
     each with its own shuffling seed; ``split`` is the early-stopping split
     they share.  A problem that diverges or is interrupted stops only
     itself; the first such exception is raised after all have finished,
-    with ``exc.results`` holding every problem's result."""
+    with ``exc.results`` and ``exc.fits`` holding every problem's result
+    and fit state.  Ctrl-C stops every problem (_interrupt.py)."""
+    flag = _interrupt.new_flag()
+    try:
+        results, new_fits = _interrupt.run(
+            lambda: _solve_problems(problems, settings, flag, fits, coef, intercept,
+                                    epochs, split), flag)
+    except KeyboardInterrupt as exc:
+        if hasattr(exc, "outcome"):  # every problem had finished as Ctrl-C came
+            exc.results, exc.fits = exc.outcome
+        raise
+    # (stacklevel 6 from warn_outcome's callees: warn_outcome, here, the
+    # estimator's _solve, its _fit_problems or _partial_fit_problems, fit,
+    # then the caller of fit)
+    _solver.warn_outcome(problems, [r.history for r in results], combined_history(results),
+                         settings, epochs, stacklevel=6)
+    return results, new_fits
+
+
+def _solve_problems(problems, settings, flag, fits, coef, intercept, epochs, split):
     k = len(problems)
     n_threads = settings.n_threads
     per_problem = [dataclasses.replace(
@@ -36,7 +55,7 @@ def solve_all(problems, settings, fits=None, coef=None, intercept=None, epochs=N
     starts = np.cumsum([0] + [p.n_outputs for p in problems])
 
     def run(c):
-        kwargs = dict(epochs=epochs, split=split)
+        kwargs = dict(epochs=epochs, split=split, stop=flag)
         if fits is not None:
             kwargs["fit"] = fits[c]
         elif coef is not None:
@@ -55,15 +74,12 @@ def solve_all(problems, settings, fits=None, coef=None, intercept=None, epochs=N
         outcomes = [run(c) for c in range(k)]
     failures = [o for o in outcomes if isinstance(o, BaseException)]
     results = [o.result if isinstance(o, BaseException) else o[0] for o in outcomes]
+    new_fits = [o.fit if isinstance(o, BaseException) else o[1] for o in outcomes]
     if failures:
         failures[0].results = results
+        failures[0].fits = new_fits
         raise failures[0]
-    # (stacklevel 6 from warn_outcome's callees: warn_outcome, here, the
-    # estimator's _solve, its _fit_problems or _partial_fit_problems, fit,
-    # then the caller of fit)
-    _solver.warn_outcome(problems, [r.history for r in results], combined_history(results),
-                         settings, epochs, stacklevel=6)
-    return results, [o[1] for o in outcomes]
+    return results, new_fits
 
 
 def combined_history(results):

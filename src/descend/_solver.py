@@ -24,9 +24,8 @@ import time
 
 import numpy as np
 import scipy.sparse as sp
-from threadpoolctl import threadpool_limits
 
-from . import _fullbatch
+from . import _fullbatch, _interrupt
 from ._engine import _codes, kernels
 from ._fitstate import FitState, threads_for
 from ._problem import (  # noqa: F401  (re-exported: the estimators' vocabulary)
@@ -39,10 +38,13 @@ Status = _codes.Status
 H = _codes.HistColumn
 SC = _codes.Scalar
 
-# Epochs per kernel call are sized to take about this many multiply-adds
-# (~0.1 s): small problems run many epochs per call, and Ctrl-C is honoured
-# between calls.
-BLOCK_WORK = 2e8
+# Epochs per kernel call: the first call runs about FIRST_BLOCK_WORK
+# multiply-adds (at least one epoch); later calls are sized from the
+# measured time per epoch to take about BLOCK_SECONDS, so that small
+# problems run many epochs per call.  (Ctrl-C does not wait for a call to
+# end: the kernels read the stop flag, _interrupt.py.)
+FIRST_BLOCK_WORK = 2e7
+BLOCK_SECONDS = 0.1
 MAX_BLOCK = 10000
 # The fused per-sample sgd path of the kernels (MODE_SGD); tests turn it off
 # to check that it equals the general path.
@@ -98,7 +100,7 @@ def kernel_config(problem, settings, rows, val_rows, sw_sum, eta0, n_chunks, ful
 
 
 def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
-          split=None):
+          split=None, stop=None):
     """Run up to ``epochs`` (default settings.max_iter) epochs; return
     (Result, FitState).  Warnings about the outcome are the caller's
     (``warn_outcome``).
@@ -107,9 +109,12 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
     stopping (one-vs-rest fits share one split of the original labels).
     A new FitState starts from (coef, intercept) (zeros by default); a given
     one continues (partial_fit).  Divergence restores the coefficients of
-    the last finite epoch and raises DivergenceError with the Result
-    attached; Ctrl-C stops between kernel calls and re-raises
-    KeyboardInterrupt the same way (stop_reason "interrupted").
+    the last finite epoch and raises DivergenceError with the Result and
+    the FitState attached (``exc.result``, ``exc.fit``).  ``stop`` is the
+    stop flag (_interrupt.py): raised, the kernels stop within 256
+    updates, the epochs they finished are recorded and KeyboardInterrupt
+    is raised the same way (stop_reason "interrupted"; the coefficients
+    include the updates of the epoch that was cut short).
     """
     X, sw = problem.X, problem.sample_weight
     n, p = X.shape
@@ -125,16 +130,16 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
         if coef is None:
             coef, intercept = np.zeros((k, p)), np.zeros(k)
         fit = FitState(X, sw, settings, coef, intercept, rows, zero_model_objective(problem))
+    fit.stop = stop if stop is not None else _interrupt.new_flag()
     full_batch = settings.batch_size is None or settings.batch_size >= len(rows)
     method = _full_batch_method(settings, full_batch)
     if method in FULL_BATCH_METHODS:
         fit.eta0 = 1.0  # the unit step the line search starts from
     elif fit.eta0 is None:
         if settings.eta0 == "auto":
-            # one BLAS thread: the eigenvalue is a small computation, and
-            # BLAS threads left spinning after it slow the first epochs
-            with threadpool_limits(limits=1, user_api="blas"):
-                fit.eta0 = auto_step(problem, settings, rows, fit.scaling)
+            # (under the caller's BLAS thread limits: limiting them here
+            # would change process-wide state, and the bits of concurrent fits)
+            fit.eta0 = auto_step(problem, settings, rows, fit.scaling)
         else:
             fit.eta0 = float(settings.eta0)
         fit.scalars[SC.SC_ETA_ADAPTIVE] = fit.eta0
@@ -161,7 +166,7 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
                                           n_work, full_batch))
     except KeyboardInterrupt as exc:
         fit.history.stop_reason = "interrupted"
-        exc.result = _result(fit, settings, eta0, False)
+        exc.result, exc.fit = _result(fit, settings, eta0, False), fit
         raise
     finally:
         recorder.close()
@@ -178,7 +183,7 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
             f"of the last finite epoch ({fit.n_epochs}) were kept. {lower}, "
             f"or pass scale_features=True. Scaling input data with "
             f"StandardScaler or MinMaxScaler might help.")
-        exc.result = result
+        exc.result, exc.fit = result, fit
         raise exc
     fit.history.stop_reason = reason
     return result, fit
@@ -212,20 +217,27 @@ def _run_epochs(problem, settings, fit, rows, val_rows, cfg, max_epochs, recorde
     Returns (status, stop reason, certified)."""
     work_per_epoch = _epoch_work(problem.X, problem.n_outputs)
     block = 1 if settings.callback is not None else int(
-        np.clip(BLOCK_WORK // max(1, work_per_epoch), 1, MAX_BLOCK))
+        np.clip(FIRST_BLOCK_WORK // max(1, work_per_epoch), 1, MAX_BLOCK))
     gap_rule = settings.stopping == "gap" and settings.tol is not None
     checker = _Certifier(problem, settings, fit, rows) if gap_rule else None
     control = (_StepControl(fit, fit.eta0) if gap_rule and settings.optimizer == "saga"
                and settings.eta0 == "auto" else None)
-    hist = np.empty((block, H.N_HIST))
     status, done_total, since, certified = Status.RUNNING, 0, 0, False
     reason = "max_iter"
     while status == Status.RUNNING and done_total < max_epochs:
+        _interrupt.raise_if_stopped(fit.stop)
         size = min(block, max_epochs - done_total)
         if gap_rule:
             size = min(size, settings.certify_every - since)
+        hist = np.empty((size, H.N_HIST))
         block_start = recorder.elapsed()
-        done, status = _run_kernel(problem, fit, val_rows, cfg, fit.n_epochs, hist[:size])
+        done, status = _run_kernel(problem, fit, val_rows, cfg, fit.n_epochs, hist)
+        seconds = recorder.elapsed() - block_start
+        if status == Status.INTERRUPTED:
+            recorder.add(hist[:done], np.full(done, np.nan), block_start)
+            raise KeyboardInterrupt
+        if done and settings.callback is None:
+            block = int(np.clip(BLOCK_SECONDS * done / max(seconds, 1e-6), 1, MAX_BLOCK))
         done_total += done
         since += done
         gaps = np.full(done, np.nan)
@@ -343,6 +355,8 @@ def _run_full_batch(problem, settings, fit, rows, val_rows, cfg, method, max_epo
         relative = point.certificate.relative
         if recorder.add(record, np.array([relative]), 0.0):
             return "callback"
+        if fit.stop[0]:
+            return "interrupted"
         if gap_rule and _fullbatch.converged(obj, point, start, settings.tol):
             state["certified"] = True
             return "tol"
@@ -362,6 +376,8 @@ def _run_full_batch(problem, settings, fit, rows, val_rows, cfg, method, max_epo
                                         eta0=fit.eta0)
     if state["diverged"]:
         return Status.DIVERGED, "diverged", False
+    if reason == "interrupted":
+        raise KeyboardInterrupt
     status = Status.CONVERGED if reason == "tol" else Status.RUNNING
     return status, reason, state["certified"]
 

@@ -42,6 +42,7 @@ cdef extern from "descend/codes.h":
         DESCEND_RUNNING
         DESCEND_CONVERGED
         DESCEND_DIVERGED
+        DESCEND_INTERRUPTED
         DESCEND_LZ_ETA
         DESCEND_LZ_S
         DESCEND_LZ_UV
@@ -49,6 +50,7 @@ cdef extern from "descend/codes.h":
         DESCEND_LZ_Q
         DESCEND_LZ_A
         DESCEND_L2_DECAY
+    int descend_stop_requested(const unsigned char *flag) nogil
     const char *descend_loss_names[]
     const char *descend_optimizer_names[]
     const char *descend_schedule_names[]
@@ -91,6 +93,7 @@ cdef extern from "descend/codes.h":
         RUNNING "DESCEND_RUNNING"
         CONVERGED "DESCEND_CONVERGED"
         DIVERGED "DESCEND_DIVERGED"
+        INTERRUPTED "DESCEND_INTERRUPTED"
 
     cpdef enum LazyRow "descend_lazy_row":
         LZ_ETA "DESCEND_LZ_ETA"

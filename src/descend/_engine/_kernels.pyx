@@ -75,6 +75,7 @@ from ._stopping cimport *
 from ._steps cimport *
 
 cdef enum:
+    MAX_HOGWILD = 256
     MODE_DENSE = 0
     MODE_SAMPLE = 1
     MODE_SGD = 2
@@ -94,19 +95,26 @@ cdef double _epoch_updates(const Config *cfg, Lazy *lz, double *lzrows,
                            Py_ssize_t width, Py_ssize_t n_work,
                            unsigned char *marks, int64_t *touched,
                            Py_ssize_t cap, double *memory, double *eta_last,
-                           double *gsq) noexcept nogil:
+                           double *gsq, bint *interrupted) noexcept nogil:
     """One epoch of updates in segments (see _update.pxd); Hogwild over
     cfg.hogwild threads in the lazy CSR modes.  Returns the epoch's loss
-    sum (per-thread partials added in thread order)."""
-    cdef Py_ssize_t seg = 0, seg_end, c, j
+    sum (per-thread partials added in thread order).  When the stop flag
+    is raised the updates stop where they are, the lazy state is closed
+    there (the coefficients are those of the updates made) and
+    *interrupted is set."""
+    cdef Py_ssize_t seg = 0, seg_end, stop_at, c, j, done_steps = 0
     cdef Py_ssize_t n_steps = (n + batch - 1) // batch
     cdef Py_ssize_t kp = lz.kp
     cdef Py_ssize_t bsum_off = lz.k if mode == MODE_SAMPLE else kp + 2 * lz.k
     cdef int hog = cfg.hogwild if mode < MODE_SAGA and mode != MODE_DENSE and cfg.hogwild > 1 else 1
     cdef int T
     cdef double total = 0.0, sw_scale = n / cfg.sw_sum
+    cdef Py_ssize_t reached_by[MAX_HOGWILD]
+    interrupted[0] = False
     if hog > n_work:
         hog = <int>n_work
+    if hog > MAX_HOGWILD:
+        hog = MAX_HOGWILD
     lz.t0 = sc[DESCEND_SC_T]
     lz.u_base = sc[DESCEND_SC_L1_U]
     if lz.has_avg:
@@ -126,55 +134,68 @@ cdef double _epoch_updates(const Config *cfg, Lazy *lz, double *lzrows,
             for j in range(lz.k):
                 work[c * width + bsum_off + j] = 0.0
         T = 1 if seg_end - seg < 2 * hog else hog
+        stop_at = seg_end
         if mode == MODE_DENSE:
             total += _dense_steps(cfg, lz, data, ind, indptr, y, sw, W, b, We, be, mu,
                                   inv_sigma, rows, seg, seg_end, n, batch, sw_scale,
-                                  avg_nnz, work, width, n_work, gsq)
+                                  avg_nnz, work, width, n_work, gsq, &stop_at)
         elif mode == MODE_SAGA and batch == 1:
             total += _saga_steps(cfg, lz, data, ind, indptr, y, sw, W, b, rows, seg,
-                                 seg_end, sw_scale, memory, 1.0 / n, work)
+                                 seg_end, sw_scale, memory, 1.0 / n, work, &stop_at)
         elif mode == MODE_SAGA:
             total += _saga_batch_steps(cfg, lz, data, ind, indptr, y, sw, W, b, rows, seg,
                                        seg_end, n, batch, sw_scale, memory, work, marks,
-                                       touched)
+                                       touched, &stop_at)
         elif T == 1:
             if mode == MODE_SGD:
                 total += _sgd_steps(cfg, lz, data, ind, indptr, y, sw, W, b, rows,
-                                    seg, seg_end, 1, sw_scale)
+                                    seg, seg_end, 1, sw_scale, &stop_at)
             elif mode == MODE_SAMPLE:
                 total += _sample_steps(cfg, lz, data, ind, indptr, y, sw, W, b, rows,
-                                       seg, seg_end, 1, sw_scale, work)
+                                       seg, seg_end, 1, sw_scale, work, &stop_at)
             else:
                 total += _batch_steps(cfg, lz, data, ind, indptr, y, sw, W, b, rows,
                                       seg, seg_end, 1, n, batch, sw_scale, work,
-                                      marks, touched)
+                                      marks, touched, &stop_at)
         else:
             for c in prange(T, schedule='static', chunksize=1, num_threads=T):
                 if mode == MODE_SGD:
                     work[c * width + width - 1] = _sgd_steps(
                         cfg, lz, data, ind, indptr, y, sw, W, b, rows, seg + c,
-                        seg_end, T, sw_scale)
+                        seg_end, T, sw_scale, &reached_by[c])
                 elif mode == MODE_SAMPLE:
                     work[c * width + width - 1] = _sample_steps(
                         cfg, lz, data, ind, indptr, y, sw, W, b, rows, seg + c,
-                        seg_end, T, sw_scale, work + c * width)
+                        seg_end, T, sw_scale, work + c * width, &reached_by[c])
                 else:
                     work[c * width + width - 1] = _batch_steps(
                         cfg, lz, data, ind, indptr, y, sw, W, b, rows, seg + c,
                         seg_end, T, n, batch, sw_scale, work + c * width,
-                        marks + c * kp, touched + c * cap)
+                        marks + c * kp, touched + c * cap, &reached_by[c])
+            stop_at = seg
             for c in range(T):
                 total += work[c * width + width - 1]
+                if reached_by[c] < seg_end:
+                    interrupted[0] = True
+                if reached_by[c] > stop_at:  # (threads stopped unevenly: the furthest)
+                    stop_at = reached_by[c] if reached_by[c] < seg_end else seg_end
+        if stop_at > seg_end:
+            stop_at = seg_end
+        if stop_at < seg_end:
+            interrupted[0] = True
         if lz.has_avg:
             for c in range(T):
                 for j in range(lz.k):
                     lz.avg[kp + j] += work[c * width + bsum_off + j]
-        _close_segment(lz, W, seg_end, cfg.n_threads)
-        lz.u_base += lzrows[DESCEND_LZ_U * lz_stride + seg_end]
+        _close_segment(lz, W, stop_at, cfg.n_threads)
+        lz.u_base += lzrows[DESCEND_LZ_U * lz_stride + stop_at]
+        done_steps += stop_at - seg
         seg = seg_end
-    sc[DESCEND_SC_T] += n_steps
+        if interrupted[0]:
+            break
+    sc[DESCEND_SC_T] += done_steps
     sc[DESCEND_SC_L1_U] = lz.u_base
-    eta_last[0] = lzrows[DESCEND_LZ_ETA * lz_stride + n_steps - 1]
+    eta_last[0] = lzrows[DESCEND_LZ_ETA * lz_stride + (done_steps - 1 if done_steps else 0)]
     if lz.has_avg:
         _close_average(lz, W, b, sc[DESCEND_SC_T])
     return total
@@ -191,8 +212,9 @@ cdef (Py_ssize_t, int) _run(const Config *cfg, const floating *data,
                             Py_ssize_t n_work, double *st, double *sc,
                             double *lzrows, Py_ssize_t lz_stride,
                             unsigned char *marks, int64_t *touched,
-                            Py_ssize_t cap, double *memory, Py_ssize_t epochs_before,
-                            double *hist, Py_ssize_t n_epochs) noexcept nogil:
+                            Py_ssize_t cap, double *memory, const unsigned char *stop,
+                            Py_ssize_t epochs_before, double *hist,
+                            Py_ssize_t n_epochs) noexcept nogil:
     """Up to n_epochs epochs; returns (epochs recorded, status)."""
     cdef Py_ssize_t kp = k * p, n_all = kp + k, e, epoch, done = 0
     cdef Py_ssize_t batch = cfg.batch_size if cfg.batch_size > 0 else n
@@ -200,7 +222,9 @@ cdef (Py_ssize_t, int) _run(const Config *cfg, const floating *data,
     cdef double total, eta = cfg.sched.eta0, gsq = NAN, objective, penalty = 0.0
     cdef double val_score = NAN, t0 = omp_get_wtime()
     cdef Lazy lz
+    cdef bint interrupted = False
     _init_lazy(&lz, cfg, lzrows, lz_stride, st, p, k)
+    lz.stop = stop
     if cfg.opt.kind == DESCEND_OPT_SAGA and cfg.batch_size > 0:
         mode = MODE_SAGA
     elif cfg.batch_size == 0 or cfg.scale or (cfg.batch_size > 1 and indptr == NULL):
@@ -213,6 +237,9 @@ cdef (Py_ssize_t, int) _run(const Config *cfg, const floating *data,
     else:
         mode = MODE_SAMPLE
     for e in range(n_epochs):
+        if descend_stop_requested(stop):
+            status = DESCEND_INTERRUPTED
+            break
         epoch = epochs_before + e + 1
         _copy_out(W, b, st + DESCEND_ROW_START * n_all, kp, k)
         if cfg.scale:
@@ -225,7 +252,10 @@ cdef (Py_ssize_t, int) _run(const Config *cfg, const floating *data,
                                y, sw, W, b, We, be, mu, inv_sigma, rows, n, batch,
                                epoch, sc, avg_nnz, work, width, n_work, marks,
                                touched, cap, memory, &eta,
-                               &gsq if cfg.batch_size == 0 else NULL)
+                               &gsq if cfg.batch_size == 0 else NULL, &interrupted)
+        if interrupted:  # the epoch was cut short: nothing recorded for it
+            status = DESCEND_INTERRUPTED
+            break
         if cfg.batch_size != 0:
             penalty = _penalty(cfg, W, kp)
         objective = total / cfg.sw_sum + penalty
@@ -267,6 +297,7 @@ cdef _run_fit(const floating *data, const index_t *ind, const index_t *indptr,
     cdef unsigned char[:, ::1] marks = fit.marks
     cdef int64_t[:, ::1] touched = fit.touched
     cdef double[:, ::1] memory = fit.memory
+    cdef const unsigned char[::1] stop = fit.stop
     cdef Config cfg = config.c
     cdef Py_ssize_t done
     cdef int status
@@ -277,7 +308,8 @@ cdef _run_fit(const floating *data, const index_t *ind, const index_t *indptr,
                             &rng[0], &work[0, 0], work.shape[1], work.shape[0],
                             &state[0, 0], &scalars[0], &lazy[0, 0], lazy.shape[1],
                             &marks[0, 0], &touched[0, 0], touched.shape[1],
-                            &memory[0, 0], epochs_before, &hist[0, 0], hist.shape[0])
+                            &memory[0, 0], &stop[0], epochs_before, &hist[0, 0],
+                            hist.shape[0])
     return done, status
 
 

@@ -17,6 +17,8 @@ cdef enum:
     # Hogwild threads add their intercept steps to the shared intercept every
     # this many rows (one cache line written every row bounced between cores).
     INTERCEPT_FLUSH = 64
+    # the stop flag is read every STOP_EVERY + 1 updates
+    STOP_EVERY = 255
 
 cdef extern from *:
     """
@@ -50,7 +52,7 @@ cdef inline double _sample_steps(const Config *cfg, Lazy *lz, const floating *da
                           const floating *y, const floating *sw, floating *W,
                           floating *b, const int64_t *rows, Py_ssize_t first,
                           Py_ssize_t end, Py_ssize_t stride, double sw_scale,
-                          double *zs) noexcept nogil:
+                          double *zs, Py_ssize_t *reached) noexcept nogil:
     """Per-sample updates at positions first, first + stride, ... < end of
     the epoch's row order (one thread's share of a segment); returns the
     weighted sum of the rows' losses, each before its update.  zs: 2K
@@ -65,8 +67,12 @@ cdef inline double _sample_steps(const Config *cfg, Lazy *lz, const floating *da
     cdef LogBlock block
     block.product = 1.0
     block.count = 0
+    cdef Py_ssize_t count = 0
     ii = first - stride
     while ii + stride < end:
+        if (count & STOP_EVERY) == 0 and descend_stop_requested(lz.stop):
+            break
+        count += 1
         ii += stride
         i = rows[ii]
         _prefetch(data, ind, indptr, p, W, y, sw, rows, ii, end, stride)
@@ -103,6 +109,7 @@ cdef inline double _sample_steps(const Config *cfg, Lazy *lz, const floating *da
                 _step_coord(cfg, lz, W, c * p + _col(ix, j), zs[c] * x[j], &st)
         for c in range(k):
             _intercept_step(cfg, lz, b, c, zs[c], &st, zs + k)
+    reached[0] = ii + stride
     return total + _flush(&block)
 
 
@@ -111,7 +118,7 @@ cdef inline double _saga_steps(const Config *cfg, Lazy *lz, const floating *data
                         const floating *y, const floating *sw, floating *W,
                         floating *b, const int64_t *rows, Py_ssize_t first,
                         Py_ssize_t end, double sw_scale, double *memory,
-                        double inv_n, double *zs) noexcept nogil:
+                        double inv_n, double *zs, Py_ssize_t *reached) noexcept nogil:
     """SAGA (Defazio et al. 2014), per sample, one thread: the step of row i
     is along (d_i - m_i) [x_i, 1] + mean, d_i its weighted derivative now,
     m_i the one stored at its last visit (``memory``, K per row) and mean
@@ -131,6 +138,9 @@ cdef inline double _saga_steps(const Config *cfg, Lazy *lz, const floating *data
     block.product = 1.0
     block.count = 0
     for ii in range(first, end):
+        if ((ii - first) & STOP_EVERY) == 0 and descend_stop_requested(lz.stop):
+            reached[0] = ii
+            return total + _flush(&block)
         i = rows[ii]
         _prefetch(data, ind, indptr, p, W, y, sw, rows, ii, end, 1)
         nnz = _row(data, ind, indptr, p, i, &x, &ix)
@@ -171,6 +181,7 @@ cdef inline double _saga_steps(const Config *cfg, Lazy *lz, const floating *data
             if cfg.fit_intercept:
                 b[c] = <floating>(b[c] - st.eta * (diff + lz.gbar[jj]))
             lz.gbar[jj] += diff * inv_n
+    reached[0] = end
     return total + _flush(&block)
 
 
@@ -180,7 +191,8 @@ cdef inline double _saga_batch_steps(const Config *cfg, Lazy *lz, const floating
                                      floating *b, const int64_t *rows, Py_ssize_t first,
                                      Py_ssize_t end, Py_ssize_t n_rows, Py_ssize_t batch,
                                      double sw_scale, double *memory, double *g,
-                                     unsigned char *marks, int64_t *touched) noexcept nogil:
+                                     unsigned char *marks, int64_t *touched,
+                                     Py_ssize_t *reached) noexcept nogil:
     """_saga_steps for mini-batches: the step of batch B is along the mean
     over its rows of (d_i - m_i) [x_i, 1], plus the stored mean; the
     batch's coordinates (listed in ``touched``, flagged in ``marks``) are
@@ -198,6 +210,9 @@ cdef inline double _saga_batch_steps(const Config *cfg, Lazy *lz, const floating
     block.product = 1.0
     block.count = 0
     for ii in range(first, end):
+        if descend_stop_requested(lz.stop):  # (every batch: a batch is long)
+            reached[0] = ii
+            return total + _flush(&block)
         r0 = ii * batch
         r1 = r0 + batch if r0 + batch < n_rows else n_rows
         inv_b = 1.0 / (r1 - r0)
@@ -252,6 +267,7 @@ cdef inline double _saga_batch_steps(const Config *cfg, Lazy *lz, const floating
             if cfg.fit_intercept:
                 b[c] = <floating>(b[c] - st.eta * (gb[c] * inv_b + lz.gbar[jj]))
             lz.gbar[jj] += gb[c] * inv_n
+    reached[0] = end
     return total + _flush(&block)
 
 
@@ -260,7 +276,7 @@ cdef inline double _sgd_steps(const Config *cfg, Lazy *lz, const floating *data,
                        const floating *y, const floating *sw, floating *W,
                        floating *b, const int64_t *rows, Py_ssize_t first,
                        Py_ssize_t end, Py_ssize_t stride,
-                       double sw_scale) noexcept nogil:
+                       double sw_scale, Py_ssize_t *reached) noexcept nogil:
     """_sample_steps for one output, plain sgd (L2 through S, clipping), no
     L1, no averaging: V moves by -eta d x / S on the row, in the same
     arithmetic as _sample_steps (tested to agree).  Under Hogwild
@@ -273,8 +289,12 @@ cdef inline double _sgd_steps(const Config *cfg, Lazy *lz, const floating *data,
     cdef LogBlock block
     block.product = 1.0
     block.count = 0
+    cdef Py_ssize_t count = 0
     ii = first - stride
     while ii + stride < end:
+        if (count & STOP_EVERY) == 0 and descend_stop_requested(lz.stop):
+            break
+        count += 1
         ii += stride
         i = rows[ii]
         _prefetch(data, ind, indptr, p, W, y, sw, rows, ii, end, stride)
@@ -301,6 +321,7 @@ cdef inline double _sgd_steps(const Config *cfg, Lazy *lz, const floating *data,
                     pending = 0
     if pending:
         b[0] = <floating>(b[0] + db)
+    reached[0] = ii + stride
     return total + _flush(&block)
 
 
@@ -310,7 +331,8 @@ cdef inline double _batch_steps(const Config *cfg, Lazy *lz, const floating *dat
                          floating *b, const int64_t *rows, Py_ssize_t first,
                          Py_ssize_t end, Py_ssize_t stride, Py_ssize_t n_rows,
                          Py_ssize_t batch, double sw_scale, double *g,
-                         unsigned char *marks, int64_t *touched) noexcept nogil:
+                         unsigned char *marks, int64_t *touched,
+                         Py_ssize_t *reached) noexcept nogil:
     """Mini-batch updates number first, first + stride, ... < end of the
     epoch over CSR rows (batch i: rows[i*batch : (i+1)*batch]); the
     gradient is summed in the dense scratch g (K*p + K, zero outside an
@@ -330,6 +352,8 @@ cdef inline double _batch_steps(const Config *cfg, Lazy *lz, const floating *dat
     block.count = 0
     ii = first - stride
     while ii + stride < end:
+        if descend_stop_requested(lz.stop):  # (every batch: a batch is long)
+            break
         ii += stride
         r0 = ii * batch
         r1 = r0 + batch if r0 + batch < n_rows else n_rows
@@ -390,6 +414,7 @@ cdef inline double _batch_steps(const Config *cfg, Lazy *lz, const floating *dat
             marks[jj] = 0
         for c in range(k):
             _intercept_step(cfg, lz, b, c, factor * gb[c], &st, bsum)
+    reached[0] = ii + stride
     return total + _flush(&block)
 
 
@@ -401,7 +426,8 @@ cdef inline double _dense_steps(const Config *cfg, Lazy *lz, const floating *dat
                          const int64_t *rows, Py_ssize_t first, Py_ssize_t end,
                          Py_ssize_t n_rows, Py_ssize_t batch, double sw_scale,
                          double avg_nnz, double *work, Py_ssize_t width,
-                         Py_ssize_t max_chunks, double *gsq) noexcept nogil:
+                         Py_ssize_t max_chunks, double *gsq,
+                         Py_ssize_t *reached) noexcept nogil:
     """Updates first..end of the epoch, each from the gradient of its batch
     summed by chunks (full batch: cfg.n_chunks, from the shape alone;
     smaller batches: the threads, once big enough to pay), then a step of
@@ -418,6 +444,9 @@ cdef inline double _dense_steps(const Config *cfg, Lazy *lz, const floating *dat
     cdef const int64_t *visit = NULL if cfg.rows_identity else rows
     cdef Step st
     for ii in range(first, end):
+        if ii > first and descend_stop_requested(lz.stop):
+            reached[0] = ii
+            return total
         r0 = ii * batch
         r1 = r0 + batch if r0 + batch < n_rows else n_rows
         _begin_step(cfg, lz, &st, ii, batch > 1)
@@ -462,6 +491,5 @@ cdef inline double _dense_steps(const Config *cfg, Lazy *lz, const floating *dat
             _intercept_step(cfg, lz, b, c, factor * gb[c], &st, work + kp + 2 * k)
         if cfg.scale:
             _refresh_effective(W, b, st.sa, We, be, mu, inv_sigma, p, k)
+    reached[0] = end
     return total
-
-

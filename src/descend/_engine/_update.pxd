@@ -53,6 +53,7 @@ cdef struct Lazy:
     double *m2
     double *gbar     # saga: the mean of the stored gradients (K*p + K)
     double *astamp   # saga: A at the coordinate's last catch-up (0 at a segment start)
+    const unsigned char *stop  # raised by the caller to cut an epoch short
     double t0        # updates made before this epoch
     double u_base    # cumulative raw L1 penalty before this segment
     double avg_start
