@@ -89,12 +89,18 @@ def test_mini_batch_invscaling_matches_hand_loop():
     assert model.history_["updates"][-1] == t == 10
 
 
-def test_full_batch_is_bitwise_identical_for_any_n_jobs():
+@pytest.mark.parametrize("optimizer", ["lbfgs", "sgd"])
+def test_full_batch_is_bitwise_identical_for_any_n_jobs(optimizer):
+    from descend._certificate import certificate_chunks
+    from descend._fitstate import n_chunks_for
+
     rng = np.random.default_rng(3)
     X = rng.standard_normal((20_000, 30))  # large enough for many chunks
+    X[:, 3] = 100.0 + 30.0 * X[:, 3]  # badly scaled: the preconditioner matters
     y = (X[:, 0] + rng.standard_normal(20_000) > 0).astype(int)
-    assert _solver.n_chunks_for(20_000, 30, 1) > 8
-    fits = [LogisticRegression(tol=None, max_iter=15, n_jobs=j).fit(X, y) for j in (1, 2, 3, 8)]
+    assert n_chunks_for(20_000, 30, 1) > 8 and certificate_chunks(20_000, 30, 1, 2) > 8
+    fits = [LogisticRegression(optimizer=optimizer, tol=None, max_iter=15, n_jobs=j).fit(X, y)
+            for j in (1, 2, 3, 8)]
     for other in fits[1:]:
         assert np.array_equal(fits[0].coef_, other.coef_)
         assert np.array_equal(fits[0].intercept_, other.intercept_)
@@ -166,7 +172,7 @@ def test_float32_in_float32_out_and_agrees_with_float64(breast_cancer, batch_siz
 
 def test_history_records_every_epoch(breast_cancer):
     X, y = breast_cancer
-    model = LogisticRegression(alpha=1e-3, tol=None, max_iter=40).fit(X, y)
+    model = LogisticRegression(optimizer="sgd", alpha=1e-3, tol=None, max_iter=40).fit(X, y)
     h = model.history_
     assert len(h) == 40 and model.n_iter_ == 40
     np.testing.assert_array_equal(h["epoch"], np.arange(1, 41))
@@ -175,7 +181,7 @@ def test_history_records_every_epoch(breast_cancer):
     assert np.all(np.diff(h["seconds"]) >= 0)
     assert np.all(h["learning_rate"] == model.eta0_)
     # the recorded objective at epoch 2 is the objective after one step
-    one = LogisticRegression(alpha=1e-3, tol=None, max_iter=1).fit(X, y)
+    one = LogisticRegression(optimizer="sgd", alpha=1e-3, tol=None, max_iter=1).fit(X, y)
     assert h["objective"][1] == pytest.approx(
         binary_objective(X, y, one.coef_, one.intercept_, 1e-3), rel=1e-12)
     assert h[0]["epoch"] == 1 and set(h[0]) == set(h.columns)
@@ -187,7 +193,7 @@ def test_auto_step_is_one_over_lipschitz_constant(diabetes):
     X, y = diabetes
     A = np.column_stack([X, np.ones(len(X))])
     L = np.linalg.eigvalsh(A.T @ A / len(X)).max() + 0.5
-    model = LinearRegression(alpha=0.5, max_iter=1, tol=None).fit(X, y)
+    model = LinearRegression(optimizer="sgd", alpha=0.5, max_iter=1, tol=None).fit(X, y)
     assert model.eta0_ == pytest.approx(1.0 / L, rel=1e-6)
 
 
@@ -224,7 +230,7 @@ def test_divergence_stops_and_keeps_last_finite_coefficients(batch_size):
 
 def test_verbose_prints_one_line_per_epoch(capsys, breast_cancer):
     X, y = breast_cancer
-    LogisticRegression(verbose=1, tol=None, max_iter=4).fit(X, y)
+    LogisticRegression(optimizer="sgd", verbose=1, tol=None, max_iter=4).fit(X, y)
     lines = capsys.readouterr().out.strip().splitlines()
     assert len(lines) == 4
     assert lines[0].startswith("epoch     1  objective 0.69314718")
@@ -273,7 +279,7 @@ def test_baseline_and_avx2_kernel_builds_agree():
     code = ("import numpy as np, descend, descend._engine as e\n"
             "rng = np.random.default_rng(0); X = rng.standard_normal((3000, 13))\n"
             "y = (X[:, 0] + rng.standard_normal(3000) > 0).astype(int)\n"
-            "m = descend.LogisticRegression(tol=None, max_iter=50).fit(X, y)\n"
+            "m = descend.LogisticRegression(optimizer='sgd', tol=None, max_iter=50).fit(X, y)\n"
             "print(e.ISA, *m.coef_.ravel(), *m.intercept_)\n")
     results = {}
     for kernels in ("baseline", "auto"):
@@ -306,11 +312,12 @@ def test_stopping_on_a_rising_objective_warns(breast_cancer):
     from sklearn.exceptions import ConvergenceWarning
 
     X, y = breast_cancer
-    model = LogisticRegression(optimizer="nesterov", eta0=3.0, alpha=1e-3)
+    model = LogisticRegression(optimizer="nesterov", eta0=3.0, alpha=1e-3,
+                               stopping="no_improvement")
     with pytest.warns(ConvergenceWarning, match="above the best epoch"):
         model.fit(X, y)
     objective = model.history_["objective"]
-    assert model.history_.stop_reason == "tol" and objective[-1] > objective.min()
+    assert model.history_.stop_reason == "no_improvement" and objective[-1] > objective.min()
     # a well-chosen step stops on tol without that warning
     with warnings.catch_warnings():
         warnings.simplefilter("error")

@@ -25,12 +25,25 @@ def ridge_closed_form(X, y, alpha, sample_weight=None):
     return solution[:-1], solution[-1]
 
 
-def test_full_batch_ols_matches_lstsq_on_diabetes(diabetes):
+def test_default_fit_matches_lstsq_on_diabetes(diabetes):
+    """Every default: coefficients within 1e-6 of lstsq on load_diabetes,
+    which is badly conditioned (kappa ~ 5e4), and converged_ says so."""
     X, y = diabetes
     coef, intercept = lstsq_with_intercept(X, y)
-    # load_diabetes is badly conditioned (kappa ~ 5e4): plain gradient descent
-    # needs many cheap epochs; the kernels run them in blocks.
-    model = LinearRegression(alpha=0.0, tol=None, max_iter=1_000_000).fit(X, y)
+    model = LinearRegression().fit(X, y)
+    np.testing.assert_allclose(model.coef_, coef, rtol=1e-6)
+    np.testing.assert_allclose(model.intercept_, intercept, rtol=1e-6)
+    assert model.converged_ and model.history_.stop_reason == "tol"
+    assert model.n_iter_ < 200
+
+
+def test_gradient_descent_matches_lstsq_on_diabetes(diabetes):
+    X, y = diabetes
+    coef, intercept = lstsq_with_intercept(X, y)
+    # plain gradient descent needs many cheap epochs; the kernels run them
+    # in blocks.
+    model = LinearRegression(optimizer="sgd", alpha=0.0, tol=None,
+                             max_iter=1_000_000).fit(X, y)
     np.testing.assert_allclose(model.coef_, coef, rtol=1e-6)
     np.testing.assert_allclose(model.intercept_, intercept, rtol=1e-6)
     assert model.n_iter_ == 1_000_000 and model.history_.stop_reason == "max_iter"
@@ -41,12 +54,19 @@ def test_full_batch_ridge_matches_closed_form_on_diabetes(diabetes, alpha):
     X, y = diabetes
     coef, intercept = ridge_closed_form(X, y, alpha)
     # kappa = (1 + alpha) / (alpha + 2e-5): 50k epochs are ample for 1e-6
-    model = LinearRegression(alpha=alpha, tol=None, max_iter=50_000).fit(X, y)
+    model = LinearRegression(optimizer="sgd", alpha=alpha, tol=None,
+                             max_iter=50_000).fit(X, y)
     np.testing.assert_allclose(model.coef_, coef, rtol=1e-6)
     np.testing.assert_allclose(model.intercept_, intercept, rtol=1e-6)
     # the objective at the last epoch's start equals the closed form's
     optimum = squared_objective(X, y, coef, intercept, alpha)
     assert model.history_["objective"][-1] == pytest.approx(optimum, rel=1e-12)
+    # the default (lbfgs, certified): the same optimum in few passes
+    default = LinearRegression(alpha=alpha).fit(X, y)
+    assert default.converged_ and default.n_iter_ < 100
+    achieved = squared_objective(X, y, default.coef_, default.intercept_, alpha)
+    assert (achieved - optimum) / optimum <= 1e-6
+    assert default.history_["gap"][-1] <= 1e-6
 
 
 def test_full_batch_matches_ridge_on_synthetic_data():

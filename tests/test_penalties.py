@@ -113,9 +113,14 @@ def test_l1_line_search_reaches_the_lasso_objective(diabetes):
     achieved = objective(X, y, model.coef_, model.intercept_, alpha, 1.0, "squared")
     assert achieved == pytest.approx(optimum, rel=1e-8)
     np.testing.assert_array_equal(model.coef_ == 0, ref.coef_ == 0)
-    # the recorded objective includes the L1 term and never increases
+    # the recorded objective (at each iteration's end point) includes the L1
+    # term, starts below the zero model's and never increases
     h = model.history_["objective"]
-    assert h[0] == pytest.approx(0.5 * np.mean(y ** 2), rel=1e-12)
+    first = LinearRegression(penalty="l1", alpha=alpha, learning_rate="line_search",
+                             eta0=100.0, tol=None, max_iter=1).fit(X, y)
+    assert h[0] == pytest.approx(objective(X, y, first.coef_, first.intercept_, alpha, 1.0,
+                                           "squared"), rel=1e-12)
+    assert h[0] < 0.5 * np.mean(y ** 2)
     assert np.all(np.diff(h) <= 1e-13 * h[1:])
 
 

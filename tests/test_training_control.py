@@ -434,7 +434,7 @@ def test_early_stopping_stops_on_a_validation_plateau(breast_cancer):
     X, y = breast_cancer
     model = LogisticRegression(early_stopping=True, random_state=0, max_iter=1000).fit(X, y)
     h = model.history_
-    assert h.stop_reason == "tol" and model.converged_
+    assert h.stop_reason == "early_stopping"
     assert model.n_iter_ == len(h) < 1000
     scores = h["validation_score"]
     assert np.all(np.isfinite(scores)) and np.all((0 <= scores) & (scores <= 1))
@@ -452,7 +452,7 @@ def test_early_stopping_regression_plateau(diabetes):
     X, y = diabetes
     model = LinearRegression(early_stopping=True, random_state=0, max_iter=5000).fit(X, y)
     scores = model.history_["validation_score"]
-    assert model.history_.stop_reason == "tol" and model.n_iter_ < 5000
+    assert model.history_.stop_reason == "early_stopping" and model.n_iter_ < 5000
     assert np.all(np.isfinite(scores)) and np.all(scores <= 1)
     assert scores.max() > 0.2
 
@@ -709,12 +709,13 @@ def test_scale_features_converges_in_far_fewer_epochs_than_raw_features():
     Xs = StandardScaler().fit_transform(X)
     _, _, optimum_scaled = _newton_logistic(Xs, y, alpha)
     _, _, optimum_raw = _newton_logistic(X, y, alpha)  # an upper bound at worst
-    params = dict(alpha=alpha, tol=1e-6, max_iter=1000)
+    params = dict(optimizer="sgd", alpha=alpha, tol=1e-6, max_iter=1000,
+                  stopping="no_improvement")
     scaled = LogisticRegression(scale_features=True, **params).fit(X, y)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         unscaled = LogisticRegression(**params).fit(X, y)
-    assert scaled.history_.stop_reason == "tol" and scaled.n_iter_ < 700
+    assert scaled.history_.stop_reason == "no_improvement" and scaled.n_iter_ < 700
     assert unscaled.history_.stop_reason == "max_iter"
     # after the same number of epochs the scaled fit is far closer to its optimum
     k = scaled.n_iter_

@@ -44,7 +44,8 @@ static const char *const descend_loss_names[] = {
     X(ADAGRAD, adagrad, 1, DESCEND_L2_COUPLED)                                 \
     X(RMSPROP, rmsprop, 1, DESCEND_L2_COUPLED)                                 \
     X(ADAM, adam, 2, DESCEND_L2_COUPLED)                                       \
-    X(ADAMW, adamw, 2, DESCEND_L2_DECAY)
+    X(ADAMW, adamw, 2, DESCEND_L2_DECAY)                                       \
+    X(SAGA, saga, 0, DESCEND_L2_DECAY)
 
 #define DESCEND_CODE_OPT(NAME, ...) DESCEND_OPT_##NAME,
 enum descend_optimizer_kind {
@@ -92,6 +93,8 @@ enum descend_state_row {
     DESCEND_ROW_START,        /* the epoch's starting point (rollback)            */
     DESCEND_ROW_BEST,         /* the best point seen (keep_best)                  */
     DESCEND_ROW_LAZY,         /* a coordinate's L1 stamp in lazy updates          */
+    DESCEND_ROW_SAGA_MEAN,    /* saga: the mean of the stored gradients           */
+    DESCEND_ROW_SAGA_STAMP,   /* saga: A at a coordinate's last catch-up          */
     DESCEND_N_STATE_ROWS
 };
 
@@ -131,6 +134,7 @@ enum descend_lazy_row {
     DESCEND_LZ_UV,        /* sum of eta*l1 / S over those updates (V units)     */
     DESCEND_LZ_U,         /* sum of eta*l1 over them (W units)                  */
     DESCEND_LZ_Q,         /* sum of S over those of them that are averaged      */
+    DESCEND_LZ_A,         /* sum of eta / S after each of those updates (saga)  */
     DESCEND_N_LAZY_ROWS
 };
 

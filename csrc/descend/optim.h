@@ -109,6 +109,15 @@ static inline double descend_opt_adamw(DESCEND_OPT_ARGS)
     return descend_opt_adam(o, s, g, m, v);
 }
 
+/* saga's variance-reduced gradient (the kernel forms it: the row's new
+ * gradient minus its stored one plus the stored mean) is stepped along
+ * as is */
+static inline double descend_opt_saga(DESCEND_OPT_ARGS)
+{
+    (void)o; (void)s; (void)m; (void)v;
+    return g;
+}
+
 /* The direction of one coordinate under o->kind; updates *m, *v.  The
  * kind is the same for every coordinate of a fit, so the branch is taken
  * the same way every time (GCC unswitches the callers' loops). */

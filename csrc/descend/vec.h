@@ -77,4 +77,20 @@ descend_prefetch_row_##SUFFIX(const T *X, const T *y, const T *sw,            \
 DESCEND_DEFINE_VEC(f32, float)
 DESCEND_DEFINE_VEC(f64, double)
 
+/* sum_j x[j] * w[j] of float32 values and float64 coefficients (the
+ * certificate pass), accumulated like descend_dot_* */
+static inline double descend_dot_f32_f64(const float *x, const double *w, ptrdiff_t n)
+{
+    double acc[DESCEND_LANES] = {0.0};
+    double s;
+    ptrdiff_t j = 0, k;
+    for (; j + DESCEND_LANES <= n; j += DESCEND_LANES)
+        for (k = 0; k < DESCEND_LANES; k++)
+            acc[k] += (double)x[j + k] * w[j + k];
+    s = ((acc[0] + acc[4]) + (acc[1] + acc[5])) + ((acc[2] + acc[6]) + (acc[3] + acc[7]));
+    for (; j < n; j++)
+        s += (double)x[j] * w[j];
+    return s;
+}
+
 #endif

@@ -17,6 +17,10 @@ from ._params import CONSTRAINTS
 from ._typing import FLOAT_DTYPES, MatrixLike
 from ._validation import check_parameters, resolve_n_threads
 
+#: tol="auto": the relative gap a full-batch fit certifies, and a stochastic one
+AUTO_TOL_FULL_BATCH = 1e-6
+AUTO_TOL_STOCHASTIC = 1e-3
+
 
 class GradientDescentEstimator(BaseEstimator):
     """Base class: parameter checks, and the calls into the solver.
@@ -38,6 +42,7 @@ class GradientDescentEstimator(BaseEstimator):
         """The constraints table, then the checks that involve two parameters."""
         check_parameters(self)
         name = type(self).__name__
+        self._check_methods(name)
         if self.learning_rate == "optimal" and self.alpha == 0:
             raise ValueError(
                 f"alpha must be > 0 since learning_rate is 'optimal' ({name}'s "
@@ -49,7 +54,7 @@ class GradientDescentEstimator(BaseEstimator):
                     f"learning_rate='line_search' of {name} searches the full "
                     f"objective and needs batch_size=None; got batch_size="
                     f"{self.batch_size!r}.")
-            if self.optimizer != "sgd":
+            if self.optimizer not in ("sgd", "auto"):
                 raise ValueError(
                     f"learning_rate='line_search' of {name} chooses plain gradient "
                     f"steps and needs optimizer='sgd'; got {self.optimizer!r}.")
@@ -58,16 +63,73 @@ class GradientDescentEstimator(BaseEstimator):
                     f"learning_rate='line_search' of {name} monitors the training "
                     f"objective; it cannot be combined with early_stopping=True.")
 
-    def _settings(self, X):
-        """Every hyperparameter, resolved for the solver (X: the training data)."""
+    def _check_methods(self, name):
+        """Checks of the full-batch methods' parameters."""
+        if self.optimizer in ("lbfgs", "agd") and self.batch_size is not None:
+            raise ValueError(
+                f"optimizer={self.optimizer!r} of {name} works on exact full passes and "
+                f"needs batch_size=None; got batch_size={self.batch_size!r}. Use a "
+                f"stochastic optimizer (e.g. 'sgd', 'adam') for mini-batches.")
+
+    def _auto_optimizer(self, X, partial):
+        """optimizer="auto": lbfgs (full batch) or saga (per sample) when no
+        step size is asked for and the method applies, else sgd."""
+        if self.eta0 != "auto" or self.learning_rate != "constant":
+            return "sgd"
+        if self.batch_size is None:
+            return "lbfgs"
+        if self.batch_size == 1 and not self._saga_obstacle(X, partial):
+            return "saga"
+        return "sgd"
+
+    def _saga_obstacle(self, X, partial, explicit=False):
+        """Why saga cannot run with these settings (None when it can);
+        ``explicit``: optimizer="saga" was asked for (not "auto")."""
+        if partial:
+            return ("partial_fit: saga keeps a gradient per row of one data set, and "
+                    "partial_fit sees new rows at every call")
+        if self.batch_size != 1:
+            return f"batch_size={self.batch_size!r}: saga runs per sample (batch_size=1)"
+        if self.scale_features:
+            return "scale_features=True (standardise with StandardScaler instead)"
+        if self.clip_norm is not None:
+            return "clip_norm (a variance-reduced step is not clipped)"
+        if not isinstance(self.average, (bool, np.bool_)) or self.average:
+            return "average (saga converges without averaging)"
+        if self.penalty in ("l1", "elasticnet"):
+            if sp.issparse(X):
+                return (f"penalty={self.penalty!r} on sparse input (its proximal step "
+                        f"needs every coordinate each update)")
+            if not explicit:  # "auto" picks by the settings, never by the storage
+                return f"penalty={self.penalty!r}"
+        return None
+
+    def _settings(self, X, partial=False):
+        """Every hyperparameter, resolved for the solver (X: the training
+        data; ``partial``: for partial_fit)."""
+        if self.optimizer == "saga":
+            obstacle = self._saga_obstacle(X, partial, explicit=True)
+            if obstacle:
+                raise ValueError(f"optimizer='saga' of {type(self).__name__} cannot be "
+                                 f"used with {obstacle}.")
         seed = int(check_random_state(self.random_state).randint(0, 2**31 - 1))
         r = (float(self.l1_ratio) if self.penalty == "elasticnet"
              else {"l2": 0.0, "l1": 1.0, None: 0.0}[self.penalty])
         alpha = 0.0 if self.penalty is None else float(self.alpha)
         average = int(self.average) if not isinstance(self.average, (bool, np.bool_)) \
             else int(bool(self.average))
+        full_batch = self.batch_size is None
+        optimizer = self.optimizer
+        if optimizer == "auto":
+            optimizer = self._auto_optimizer(X, partial)
+        tol = self.tol
+        if isinstance(tol, str):  # "auto"
+            tol = AUTO_TOL_FULL_BATCH if full_batch else AUTO_TOL_STOCHASTIC
+        certify_every = self.certify_every
+        if certify_every == "auto":
+            certify_every = 10 if full_batch else (1 if self.batch_size == 1 else 5)
         return _solver.Settings(
-            batch_size=self.batch_size, optimizer=self.optimizer,
+            batch_size=self.batch_size, optimizer=optimizer,
             momentum=float(self.momentum), beta_1=float(self.beta_1),
             beta_2=float(self.beta_2), rho=float(self.rho), eps=float(self.eps),
             learning_rate=self.learning_rate, eta0=self.eta0,
@@ -77,7 +139,7 @@ class GradientDescentEstimator(BaseEstimator):
             clip_norm=self.clip_norm,
             average=average, fit_intercept=bool(self.fit_intercept),
             scale_features=bool(self.scale_features), max_iter=int(self.max_iter),
-            tol=None if self.tol is None else float(self.tol),
+            tol=None if tol is None else float(tol),
             n_iter_no_change=int(self.n_iter_no_change),
             early_stopping=bool(self.early_stopping),
             validation_fraction=float(self.validation_fraction),
@@ -86,7 +148,8 @@ class GradientDescentEstimator(BaseEstimator):
             # spread the 31-bit seed over the 64-bit state
             seed=(seed * 0x9E3779B97F4A7C15 + 1) % 2**64,
             n_threads=resolve_n_threads(self.n_jobs), n_jobs_given=self.n_jobs is not None,
-            verbose=int(self.verbose),
+            verbose=int(self.verbose), stopping=self.stopping,
+            certify_every=int(certify_every), warn_uncertified=True,
         )
 
     def _initial_coefficients(self, n_outputs, n_features, coef_init, intercept_init):
@@ -138,7 +201,7 @@ class GradientDescentEstimator(BaseEstimator):
     def _partial_fit_problems(self, problems):
         """partial_fit: one epoch over these rows, continuing the fit state
         of the previous fit/partial_fit (or from the current coef_, if any)."""
-        settings = self._settings(problems[0].X)
+        settings = self._settings(problems[0].X, partial=True)
         settings.early_stopping = False
         settings.keep_best = False
         fits = getattr(self, "_fits", None)

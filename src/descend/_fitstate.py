@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import scipy.sparse as sp
 
-from ._engine import _codes
+from ._engine import _codes, kernels
 from ._history import History
 
 #: Full batch: rows are reduced in chunks of at least MIN_CHUNK_WORK
@@ -34,12 +34,12 @@ def scratch_width(n_cols, n_outputs):
 
 class Scaling:
     """Implicit standardisation: weighted means and 1/std of the features,
-    computed once in row blocks (no scaled copy of X is ever made).  Identity
+    computed once in one pass (no scaled copy of X is ever made).  Identity
     (mu = 0, 1/sigma = 1) when off."""
 
     BLOCK_ROWS = 8192
 
-    def __init__(self, X, sw, rows, enabled):
+    def __init__(self, X, sw, rows, enabled, n_threads=1):
         p = X.shape[1]
         self.mu, self.inv_sigma = np.zeros(p), np.ones(p)
         if not enabled:
@@ -51,17 +51,13 @@ class Scaling:
             self.mu = np.asarray(Xr.T @ w).ravel() / total
             second = np.asarray(Xr.multiply(Xr).T @ w).ravel() / total
             sigma = np.sqrt(np.maximum(second - self.mu ** 2, 0.0))
-        else:
-            s1, s2 = np.zeros(p), np.zeros(p)
-            for start in range(0, len(rows), self.BLOCK_ROWS):
-                idx = rows[start:start + self.BLOCK_ROWS]
-                s1 += w[start:start + len(idx)] @ X[idx].astype(np.float64)
-            self.mu = s1 / total
-            for start in range(0, len(rows), self.BLOCK_ROWS):
-                idx = rows[start:start + self.BLOCK_ROWS]
-                block = X[idx].astype(np.float64) - self.mu
-                s2 += w[start:start + len(idx)] @ (block * block)
-            sigma = np.sqrt(s2 / total)
+        else:  # one stable, parallel pass (a fixed number of chunks: deterministic)
+            n_chunks = int(min(MAX_CHUNKS, max(1, len(rows) // 4096)))
+            var = np.empty(p)
+            kernels.column_moments(X, sw, rows if len(rows) < X.shape[0] else rows[:0],
+                                   self.mu, var, np.empty((n_chunks, 2 * p + 1)),
+                                   n_threads)
+            sigma = np.sqrt(var)
         self.inv_sigma = np.where(sigma > 0, 1.0 / np.where(sigma > 0, sigma, 1.0), 1.0)
 
     def to_raw(self, coef, intercept):
@@ -116,7 +112,8 @@ class FitState:
         n, p = X.shape
         k = coef.shape[0]
         self.dtype = X.dtype
-        self.scaling = Scaling(X, sample_weight, rows, settings.scale_features)
+        self.scaling = Scaling(X, sample_weight, rows, settings.scale_features,
+                               settings.n_threads)
         W, b = self.scaling.to_scaled(np.asarray(coef, dtype=np.float64),
                                       np.asarray(intercept, dtype=np.float64))
         self.W = np.ascontiguousarray(W, dtype=self.dtype)
@@ -131,9 +128,8 @@ class FitState:
         self.rng_state = np.array([settings.seed], dtype=np.uint64)
         self.history = History()
         self.eta0 = None
-        self.line_search_eta = None
-        self.line_search_point = None  # (objective, grad norm, gradient) at W
         self.n_epochs = 0
+        self.release()
 
     @property
     def n_updates(self):
@@ -155,6 +151,9 @@ class FitState:
         self.lazy = np.empty((_codes.LazyRow.N_LAZY_ROWS, updates + 1))
         self.marks = np.zeros((1, 1), dtype=np.uint8)
         self.touched = np.empty((1, 1), dtype=np.int64)
+        self.memory = np.zeros((1, 1))
+        if settings.optimizer == "saga":  # one stored derivative per row and output
+            self.memory = np.zeros((X.shape[0], k))
         if sp.issparse(X) and not full_batch and settings.batch_size > 1:
             lengths = np.sort(np.diff(X.indptr))[-settings.batch_size:]
             cap = max(1, min(k * p, k * int(lengths.sum())))
@@ -162,17 +161,28 @@ class FitState:
             self.touched = np.empty((n_work, cap), dtype=np.int64)
         return n_work
 
-    def coefficients(self, settings):
-        """coef, intercept in X's space (the average when averaging);
-        copies, never the state's own arrays."""
+    def release(self):
+        """Drop the scratch of the last call (a fitted model keeps only what
+        partial_fit needs to continue)."""
+        self.rows = self.work = self.lazy = self.marks = self.touched = None
+        self.memory = None
+
+    def problem_coefficients(self, settings):
+        """The coefficients the fit reports, in the solver's space (scaled
+        with scale_features), as float64: the average when averaging."""
         if settings.average and self.n_updates >= settings.average:
             k, p = self.W.shape
             avg = self.state[_codes.StateRow.ROW_AVERAGE]
-            W, b = avg[:k * p].reshape(k, p), avg[k * p:]
-        elif not settings.scale_features:  # one copy, no float64 round trip
+            return avg[:k * p].reshape(k, p).copy(), avg[k * p:].copy()
+        return self.W.astype(np.float64), self.b.astype(np.float64)
+
+    def coefficients(self, settings):
+        """coef, intercept in X's space (the average when averaging);
+        copies, never the state's own arrays."""
+        averaged = settings.average and self.n_updates >= settings.average
+        if not averaged and not settings.scale_features:  # one copy, no round trip
             return self.W.copy(), self.b.copy()
-        else:
-            W, b = self.W.astype(np.float64), self.b.astype(np.float64)
+        W, b = self.problem_coefficients(settings)
         if settings.scale_features:
             W, b = self.scaling.to_raw(W, b)
         return W.astype(self.dtype), b.astype(self.dtype)

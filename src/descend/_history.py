@@ -8,18 +8,25 @@ import numpy as np
 
 #: The columns of a history, in order, with their meaning.
 COLUMNS = {
-    "epoch": "epoch number, from 1",
-    "objective": "mean (sample-weighted) loss + penalty; full batch: exact, at "
-                 "the point where the epoch started; stochastic: the running "
-                 "mean of each sample's loss before its update, plus the "
-                 "penalty at the end of the epoch",
-    "grad_norm": "Euclidean norm of the full gradient at the epoch's start "
-                 "(full batch only; NaN otherwise)",
-    "learning_rate": "step size of the epoch's last update",
-    "updates": "cumulative number of parameter updates",
+    "epoch": "epoch number, from 1 (an iteration of lbfgs, agd and "
+             "line_search)",
+    "objective": "mean (sample-weighted) loss + penalty; lbfgs, agd, "
+                 "line_search: exact, at the iteration's end point; other "
+                 "full-batch optimizers: exact, at the point where the epoch "
+                 "started; stochastic: the running mean of each sample's loss "
+                 "before its update, plus the penalty at the end of the epoch",
+    "grad_norm": "Euclidean norm of the objective's smooth gradient (full "
+                 "batch only; NaN otherwise)",
+    "learning_rate": "step size of the epoch's last update (lbfgs: the line "
+                     "search's step along the quasi-Newton direction)",
+    "updates": "cumulative number of parameter updates (lbfgs, agd, "
+               "line_search: of passes over the data)",
     "seconds": "cumulative wall-clock seconds since fit started",
     "validation_score": "score on the held-out rows (accuracy or R^2) with "
                         "early_stopping; NaN otherwise",
+    "gap": "certified relative suboptimality: (objective - D) / D for a "
+           "duality-gap lower bound D <= the optimum, from an exact pass over "
+           "the data; NaN in epochs without a certificate pass",
 }
 _INTEGER_COLUMNS = ("epoch", "updates")
 
@@ -29,7 +36,10 @@ class History(Sequence):
 
     ``history[i]`` is the i-th epoch as a dict; ``history["objective"]`` is a
     column as a NumPy array; ``history.to_frame()`` gives a pandas DataFrame.
-    ``stop_reason`` says why the fit ended: "tol", "max_iter", "diverged" or
+    ``stop_reason`` says why the fit ended: "tol" (the certificate holds),
+    "no_improvement" (the objective stopped improving by tol),
+    "early_stopping" (the validation score did), "max_iter", "precision"
+    (no further decrease at working precision), "callback", "diverged" or
     "interrupted".
     """
 
@@ -125,7 +135,7 @@ def combine_histories(histories):
     Epoch e's objective is the sum of the classes' objectives (the
     one-vs-rest objective; a class that stopped earlier keeps its last
     value), grad_norm the norm over all classes, updates their sum,
-    seconds and learning_rate the largest, validation_score the mean.  The
+    seconds, learning_rate and gap the largest, validation_score the mean.  The
     stop reason is "tol" when every class converged, else the first other
     reason.
     """
@@ -145,6 +155,9 @@ def combine_histories(histories):
         out[:, col["updates"]] = full[:, :, col["updates"]].sum(axis=0)
         out[:, col["seconds"]] = full[:, :, col["seconds"]].max(axis=0)
         out[:, col["validation_score"]] = full[:, :, col["validation_score"]].mean(axis=0)
+        # each class's relative gap certifies its own problem: the largest
+        # certifies the sum of their objectives
+        out[:, col["gap"]] = full[:, :, col["gap"]].max(axis=0)
         combined._append_block(out)
     reasons = [h.stop_reason for h in histories]
     combined.stop_reason = "tol" if all(r == "tol" for r in reasons) else next(

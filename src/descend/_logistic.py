@@ -62,7 +62,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, GradientDescent
     True
     """
 
-    def __init__(self, *, batch_size: int | None = None, optimizer: str = "sgd",
+    def __init__(self, *, batch_size: int | None = None, optimizer: str = "auto",
                  momentum: float = 0.9, beta_1: float = 0.9, beta_2: float = 0.999,
                  rho: float = 0.99, eps: float = 1e-8, learning_rate: str = "constant",
                  eta0: float | str = "auto", power_t: float = 0.5,
@@ -71,7 +71,8 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, GradientDescent
                  alpha: float = 1e-4, l1_ratio: float = 0.15,
                  clip_norm: float | None = None, fit_intercept: bool = True,
                  scale_features: bool = False, max_iter: int = 1000,
-                 tol: float | None = 1e-4, n_iter_no_change: int = 5,
+                 tol: float | str | None = "auto", stopping: str = "gap",
+                 certify_every: int | str = "auto", n_iter_no_change: int = 5,
                  early_stopping: bool = False, validation_fraction: float = 0.1,
                  keep_best: bool = False,
                  callback: Callable[[dict], object] | None = None,

@@ -83,12 +83,29 @@ PARAMETER_DOCS = {
     original features.""",
     "max_iter": """max_iter : int >= 1, default={default}
     Maximum number of epochs (passes over the data).""",
-    "tol": """tol : float >= 0 or None, default={default}
-    Stopping tolerance: the fit stops when for ``n_iter_no_change``
-    consecutive epochs the monitored value (the objective, or the
-    validation score with ``early_stopping``) fails to improve on the best
-    seen by more than ``tol * max(1, |best|)``. None runs all ``max_iter``
-    epochs.""",
+    "tol": """tol : float >= 0, "auto" or None, default={default}
+    With ``stopping="gap"``: the relative suboptimality the fit must
+    certify, (objective - optimum) / optimum <= tol, proved by a duality gap
+    from an exact pass over the data ("converged_" is True only then).
+    "auto": 1e-6 for batch_size=None, 1e-3 for stochastic and mini-batch
+    fits. Without a penalty (alpha = 0) there is no gap to compute: the fit
+    stops when the gradient, in standardised coordinates, has fallen to
+    ``tol**2`` times its value at the start. With
+    ``stopping="no_improvement"``: the improvement of the monitored value
+    (objective, or validation score with ``early_stopping``) below which
+    an epoch counts as no improvement. None runs all ``max_iter`` epochs.""",
+    "stopping": """stopping : {{"gap", "no_improvement"}}, default={default}
+    "gap": stop when the certified relative gap is at most ``tol``; the gap
+    is computed by every iteration of lbfgs, agd and line_search, and by an
+    exact pass every ``certify_every`` epochs of the other optimizers, at
+    the coefficients the fit reports. "no_improvement": scikit-learn's rule
+    (the monitored value fails to improve by ``tol * max(1, |best|)`` for
+    ``n_iter_no_change`` epochs), which certifies nothing.""",
+    "certify_every": """certify_every : int >= 1 or "auto", default={default}
+    Epochs between the certificate passes of ``stopping="gap"`` for
+    optimizers that do not make exact passes themselves (each costs one
+    pass over the data). "auto": 1 for batch_size=1, 5 for mini-batches,
+    10 for full-batch first-order optimizers.""",
     "n_iter_no_change": """n_iter_no_change : int >= 1, default={default}
     Epochs without sufficient improvement before stopping.""",
     "early_stopping": """early_stopping : bool, default={default}
@@ -235,7 +252,9 @@ CONSTRAINTS = {
     "fit_intercept": [BOOLEAN],
     "scale_features": [BOOLEAN],
     "max_iter": [Interval(numbers.Integral, 1, None, closed="left")],
-    "tol": [Interval(numbers.Real, 0, None, closed="left"), NONE],
+    "tol": [Interval(numbers.Real, 0, None, closed="left"), Options("auto"), NONE],
+    "stopping": [Options("gap", "no_improvement")],
+    "certify_every": [Options("auto"), Interval(numbers.Integral, 1, None, closed="left")],
     "n_iter_no_change": [Interval(numbers.Integral, 1, None, closed="left")],
     "early_stopping": [BOOLEAN],
     "validation_fraction": [Interval(numbers.Real, 0, 1, closed="neither")],

@@ -44,8 +44,9 @@ class Optimizer:
     """An update rule of the coefficients."""
 
     name: str
-    #: its C function: descend_opt_<kernel> in optim.h
-    kernel: str
+    #: its C function: descend_opt_<kernel> in optim.h; None for the
+    #: full-batch methods run in Python over kernel passes (_fullbatch.py)
+    kernel: str | None
     #: eta0="auto": a fixed default step (PyTorch's), or None to derive it
     #: from the Lipschitz constant of the gradient
     auto_eta: float | None
@@ -55,7 +56,7 @@ class Optimizer:
 
     @property
     def code(self) -> int:
-        return _codes.OPTIMIZER_NAMES.index(self.kernel)
+        return 0 if self.kernel is None else _codes.OPTIMIZER_NAMES.index(self.kernel)
 
 
 @dataclass(frozen=True)
@@ -98,6 +99,16 @@ LOSSES = _table(
 )
 
 OPTIMIZERS = _table(
+    Optimizer("auto", None, None, False,
+              "when no step size is asked for (eta0 and learning_rate at their "
+              "defaults): lbfgs for batch_size=None, saga for batch_size=1 where it "
+              "applies; else sgd"),
+    Optimizer("lbfgs", None, None, False,
+              "L-BFGS (OWL-QN with an L1 penalty) over exact full passes, in "
+              "standardised coordinates, with a backtracking line search (batch_size=None)"),
+    Optimizer("agd", None, None, False,
+              "accelerated proximal gradient with backtracking and adaptive restart "
+              "(batch_size=None)"),
     Optimizer("sgd", "sgd", None, False, "w -= eta*g"),
     Optimizer("momentum", "momentum", None, True,
               "buf = momentum*buf + g (buf = g at the first step), w -= eta*buf"),
@@ -108,6 +119,11 @@ OPTIMIZERS = _table(
     Optimizer("adam", "adam", 0.001, False, "bias-corrected moments (beta_1, beta_2, eps)"),
     Optimizer("adamw", "adamw", 0.001, False,
               "Adam with decoupled weight decay (w *= 1 - eta*l2 before the step)"),
+    Optimizer("saga", "saga", None, False,
+              "SAGA (Defazio et al. 2014; batch_size=1): the step of row i is along its "
+              "gradient now minus the one stored at its last visit plus the mean of the "
+              "stored ones, a variance-reduced estimate that converges linearly with a "
+              "constant step (eta0='auto': 1/(3 L_max)); lazy O(nnz) updates on CSR"),
 )
 
 SCHEDULES = _table(

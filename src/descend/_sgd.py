@@ -129,7 +129,7 @@ class _SGDEstimator(LinearModelMixin, GradientDescentEstimator):
             raise ValueError(
                 "l1_ratio must be set when penalty is 'elasticnet'; got l1_ratio=None.")
 
-    def _settings(self, X):
+    def _settings(self, X, partial=False):
         """The base's, the early-stopping split seeded as scikit-learn
         seeds it (with random_state as given: a RandomState instance in the
         state it has before the shuffling seed is drawn from it), and the
@@ -139,9 +139,10 @@ class _SGDEstimator(LinearModelMixin, GradientDescentEstimator):
             split_random_state = int(self.random_state)
         elif isinstance(self.random_state, np.random.RandomState):
             split_random_state = copy.deepcopy(self.random_state)
-        settings = super()._settings(X)
+        settings = super()._settings(X, partial)
         settings.split_random_state = split_random_state
         settings.blowup_check = False  # scikit-learn's SGD fails on non-finite values only
+        settings.warn_uncertified = False  # its no-improvement stop is scikit-learn's contract
         settings.intercept_decay = self._intercept_decay(X)
         return settings
 
@@ -254,7 +255,9 @@ class SGDClassifier(LinearClassifierMixin, ClassifierMixin, _SGDEstimator):
                  decay_steps: int = 10, warmup_epochs: float = 0.0,
                  clip_norm: float | None = None, scale_features: bool = False,
                  intercept_decay: float | str = "auto", keep_best: bool = False,
-                 callback: Callable[[dict], object] | None = None) -> None:
+                 callback: Callable[[dict], object] | None = None,
+                 stopping: str = "no_improvement",
+                 certify_every: int | str = "auto") -> None:
         store_parameters(self, locals())
 
     def _loss_code(self):
@@ -475,7 +478,9 @@ class SGDRegressor(RegressorMixin, _SGDEstimator):
                  warmup_epochs: float = 0.0, clip_norm: float | None = None,
                  scale_features: bool = False, intercept_decay: float | str = "auto",
                  keep_best: bool = False,
-                 callback: Callable[[dict], object] | None = None) -> None:
+                 callback: Callable[[dict], object] | None = None,
+                 stopping: str = "no_improvement",
+                 certify_every: int | str = "auto") -> None:
         store_parameters(self, locals())
 
     def _loss_code(self):

@@ -48,6 +48,15 @@ def top_eigenvalue(X, sw, rows, scaling, fit_intercept, n_iter=50):
     return lam
 
 
+def max_row_smoothness(X, sw, rows, scaling, c, settings):
+    """L_max = c max_i (n w_i / sum w) ||x~_i||^2 + l2 over every training
+    row: the largest smoothness constant of one row's term of the objective
+    (rows are all read: a sample could miss the one that matters)."""
+    row_sq = scaling.row_sq_norms(X, rows) + settings.fit_intercept
+    w = sw[rows].astype(np.float64)
+    return c * float(np.max(row_sq * w) * len(rows) / w.sum()) + settings.l2
+
+
 def auto_step(problem, settings, rows, scaling):
     """Step size of eta0="auto".
 
@@ -58,22 +67,23 @@ def auto_step(problem, settings, rows, scaling):
     L(B) the expected smoothness of sampling B rows without replacement,
     between L (B = n) and L_max = c * max_i n w_i/sum(w) ||x~_i||^2 + l2
     (B = 1) (Gower et al., 2019, "SGD: general analysis and improved
-    rates").  momentum/nesterov: (1 - momentum) times that.
+    rates").  momentum/nesterov: (1 - momentum) times that.  saga: 1 / (3
+    L_max) (Defazio et al., 2014).
     """
     rule = OPTIMIZERS[settings.optimizer]
     if rule.auto_eta is not None:
         return rule.auto_eta
     X, sw = problem.X, problem.sample_weight
     c = loss_by_code(problem.loss).curvature
+    if settings.optimizer == "saga":  # 1/(3 L_max), L_max over every row
+        return 1.0 / (3.0 * max_row_smoothness(X, sw, rows, scaling, c, settings))
     L = c * top_eigenvalue(X, sw, rows, scaling, settings.fit_intercept) + settings.l2
     n = len(rows)
     batch = settings.batch_size
     if batch is None or batch >= n:
         eta = 1.0 / L
     else:
-        row_sq = scaling.row_sq_norms(X, rows) + settings.fit_intercept
-        w = sw[rows].astype(np.float64)
-        L_max = c * float(np.max(row_sq * w) * n / w.sum()) + settings.l2
+        L_max = max_row_smoothness(X, sw, rows, scaling, c, settings)
         L_b = (n * (batch - 1) * L + (n - batch) * L_max) / (batch * max(1, n - 1))
         eta = 1.0 / (2.0 * L_b)
     if rule.momentum_scaled:

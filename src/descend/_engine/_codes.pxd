@@ -10,6 +10,7 @@ cdef extern from "descend/codes.h":
         DESCEND_LOSS_MULTINOMIAL
         DESCEND_N_LOSSES
         DESCEND_OPT_SGD
+        DESCEND_OPT_SAGA
         DESCEND_N_OPTIMIZERS
         DESCEND_SCHED_ADAPTIVE
         DESCEND_N_SCHEDULES
@@ -23,6 +24,8 @@ cdef extern from "descend/codes.h":
         DESCEND_ROW_START
         DESCEND_ROW_BEST
         DESCEND_ROW_LAZY
+        DESCEND_ROW_SAGA_MEAN
+        DESCEND_ROW_SAGA_STAMP
         DESCEND_SC_T
         DESCEND_SC_L1_U
         DESCEND_SC_BEST
@@ -44,6 +47,7 @@ cdef extern from "descend/codes.h":
         DESCEND_LZ_UV
         DESCEND_LZ_U
         DESCEND_LZ_Q
+        DESCEND_LZ_A
         DESCEND_L2_DECAY
     const char *descend_loss_names[]
     const char *descend_optimizer_names[]
@@ -61,6 +65,8 @@ cdef extern from "descend/codes.h":
         ROW_START "DESCEND_ROW_START"
         ROW_BEST "DESCEND_ROW_BEST"
         ROW_LAZY "DESCEND_ROW_LAZY"
+        ROW_SAGA_MEAN "DESCEND_ROW_SAGA_MEAN"
+        ROW_SAGA_STAMP "DESCEND_ROW_SAGA_STAMP"
         N_STATE_ROWS "DESCEND_N_STATE_ROWS"
 
     cpdef enum Scalar "descend_scalar":
@@ -92,6 +98,7 @@ cdef extern from "descend/codes.h":
         LZ_UV "DESCEND_LZ_UV"
         LZ_U "DESCEND_LZ_U"
         LZ_Q "DESCEND_LZ_Q"
+        LZ_A "DESCEND_LZ_A"
         N_LAZY_ROWS "DESCEND_N_LAZY_ROWS"
 
 

@@ -72,308 +72,14 @@ from ._codes cimport *
 from ._rows cimport *
 from ._update cimport *
 from ._stopping cimport *
-
-# A batch's gradient is split across threads from this many multiply-adds on.
-cdef double PARALLEL_MIN_WORK = 1 << 17
+from ._steps cimport *
 
 cdef enum:
-    # Hogwild threads add their intercept steps to the shared intercept every
-    # this many rows (one cache line written every row bounced between cores).
-    INTERCEPT_FLUSH = 64
     MODE_DENSE = 0
     MODE_SAMPLE = 1
     MODE_SGD = 2
     MODE_BATCH = 3
-
-
-cdef inline double _caught_up_dot(Lazy *lz, floating *W, Py_ssize_t off,
-                                  const floating *x, const index_t *ix,
-                                  Py_ssize_t nnz, double uv, double u, double s,
-                                  double qb) noexcept nogil:
-    """x . V[off:] after catching the row's coordinates up on L1."""
-    cdef Py_ssize_t j, jj
-    cdef double acc = 0.0, v0, v1
-    for j in range(nnz):
-        jj = off + _col(ix, j)
-        v0 = W[jj]
-        v1 = _l1_catch_up(v0, &lz.q[jj], &lz.stamp[jj], uv, u, s)
-        if v1 != v0:
-            W[jj] = <floating>v1
-            if lz.has_avg:
-                lz.avg[jj] -= qb * (W[jj] - v0)
-        acc += <double>x[j] * <double>W[jj]
-    return acc
-
-
-cdef double _sample_steps(const Config *cfg, Lazy *lz, const floating *data,
-                          const index_t *ind, const index_t *indptr,
-                          const floating *y, const floating *sw, floating *W,
-                          floating *b, const int64_t *rows, Py_ssize_t first,
-                          Py_ssize_t end, Py_ssize_t stride, double sw_scale,
-                          double *zs) noexcept nogil:
-    """Per-sample updates at positions first, first + stride, ... < end of
-    the epoch's row order (one thread's share of a segment); returns the
-    weighted sum of the rows' losses, each before its update.  zs: 2K
-    doubles of scratch, the second K the thread's intercept sums for the
-    average (zeroed by the caller)."""
-    cdef Py_ssize_t ii, i, nnz, c, j, p = lz.p
-    cdef int k = lz.k
-    cdef double total = 0.0, d, sb, norm, uv0, u0
-    cdef const floating *x
-    cdef const index_t *ix
-    cdef Step st
-    cdef LogBlock block
-    block.product = 1.0
-    block.count = 0
-    ii = first - stride
-    while ii + stride < end:
-        ii += stride
-        i = rows[ii]
-        _prefetch(data, ind, indptr, p, W, y, sw, rows, ii, end, stride)
-        nnz = _row(data, ind, indptr, p, i, &x, &ix)
-        _begin_step(cfg, lz, &st, ii, False)
-        sb = lz.S[ii]
-        if lz.has_l1:
-            uv0 = lz.UV[ii]
-            u0 = lz.u_base + lz.U[ii]
-            for c in range(k):
-                zs[c] = sb * _caught_up_dot(lz, W, c * p, x, ix, nnz, uv0, u0, sb,
-                                            st.qb) + b[c]
-        else:
-            for c in range(k):
-                zs[c] = sb * _rdot(x, ix, nnz, W + c * p) + b[c]
-        if cfg.loss == DESCEND_LOSS_MULTINOMIAL:
-            total += sw[i] * descend_multinomial_loss(zs, k, <int>y[i])
-            for c in range(k):
-                zs[c] *= sw[i] * sw_scale
-        else:
-            total += _single_loss(cfg.loss, cfg.epsilon, zs[0], y[i], sw[i], &d, &block)
-            zs[0] = d * sw_scale
-        if cfg.clip_norm > 0.0:
-            # ||d [x, 1]|| = |d| sqrt(||x||^2 + fit_intercept): O(nnz)
-            norm = 0.0
-            for c in range(k):
-                norm += zs[c] * zs[c]
-            norm = sqrt(norm * (_rsq(x, nnz) + cfg.fit_intercept))
-            if norm > cfg.clip_norm:
-                for c in range(k):
-                    zs[c] *= cfg.clip_norm / norm
-        for c in range(k):
-            for j in range(nnz):
-                _step_coord(cfg, lz, W, c * p + _col(ix, j), zs[c] * x[j], &st)
-        for c in range(k):
-            _intercept_step(cfg, lz, b, c, zs[c], &st, zs + k)
-    return total + _flush(&block)
-
-
-cdef double _sgd_steps(const Config *cfg, Lazy *lz, const floating *data,
-                       const index_t *ind, const index_t *indptr,
-                       const floating *y, const floating *sw, floating *W,
-                       floating *b, const int64_t *rows, Py_ssize_t first,
-                       Py_ssize_t end, Py_ssize_t stride,
-                       double sw_scale) noexcept nogil:
-    """_sample_steps for one output, plain sgd (L2 through S, clipping), no
-    L1, no averaging: V moves by -eta d x / S on the row, in the same
-    arithmetic as _sample_steps (tested to agree).  Under Hogwild
-    (stride > 1) a thread adds its intercept steps to the shared
-    intercept every INTERCEPT_FLUSH rows."""
-    cdef Py_ssize_t ii, i, nnz, pending = 0, p = lz.p
-    cdef double total = 0.0, d, eta, norm, z, db = 0.0, step
-    cdef const floating *x
-    cdef const index_t *ix
-    cdef LogBlock block
-    block.product = 1.0
-    block.count = 0
-    ii = first - stride
-    while ii + stride < end:
-        ii += stride
-        i = rows[ii]
-        _prefetch(data, ind, indptr, p, W, y, sw, rows, ii, end, stride)
-        nnz = _row(data, ind, indptr, p, i, &x, &ix)
-        eta = lz.eta[ii]
-        z = lz.S[ii] * _rdot(x, ix, nnz, W) + (b[0] + db)
-        total += _single_loss(cfg.loss, cfg.epsilon, z, y[i], sw[i], &d, &block)
-        d *= sw_scale
-        if cfg.clip_norm > 0.0:  # (the general path's arithmetic, to the bit)
-            norm = sqrt(d * d * (_rsq(x, nnz) + cfg.fit_intercept))
-            if norm > cfg.clip_norm:
-                d *= cfg.clip_norm / norm
-        _rstep(W, eta / lz.S[ii + 1], d, x, ix, nnz)
-        if cfg.fit_intercept:
-            step = eta * (d * cfg.intercept_decay)
-            if stride == 1:
-                b[0] = <floating>(b[0] - step)
-            else:
-                db -= step
-                pending += 1
-                if pending == INTERCEPT_FLUSH:
-                    b[0] = <floating>(b[0] + db)
-                    db = 0.0
-                    pending = 0
-    if pending:
-        b[0] = <floating>(b[0] + db)
-    return total + _flush(&block)
-
-
-cdef double _batch_steps(const Config *cfg, Lazy *lz, const floating *data,
-                         const index_t *ind, const index_t *indptr,
-                         const floating *y, const floating *sw, floating *W,
-                         floating *b, const int64_t *rows, Py_ssize_t first,
-                         Py_ssize_t end, Py_ssize_t stride, Py_ssize_t n_rows,
-                         Py_ssize_t batch, double sw_scale, double *g,
-                         unsigned char *marks, int64_t *touched) noexcept nogil:
-    """Mini-batch updates number first, first + stride, ... < end of the
-    epoch over CSR rows (batch i: rows[i*batch : (i+1)*batch]); the
-    gradient is summed in the dense scratch g (K*p + K, zero outside an
-    update) over the coordinates the batch touches (listed in ``touched``,
-    flagged in ``marks``): O(nnz of the batch), never O(p)."""
-    cdef Py_ssize_t ii, rr, r0, r1, i, nnz, c, j, jj, l, nt, p = lz.p
-    cdef int k = lz.k
-    cdef double total = 0.0, d, sb, acc, v0, v1, norm, factor, uv0
-    cdef double *gb = g + lz.kp
-    cdef double *zs = gb + k
-    cdef double *bsum = zs + k
-    cdef const floating *x
-    cdef const index_t *ix
-    cdef Step st
-    cdef LogBlock block
-    block.product = 1.0
-    block.count = 0
-    ii = first - stride
-    while ii + stride < end:
-        ii += stride
-        r0 = ii * batch
-        r1 = r0 + batch if r0 + batch < n_rows else n_rows
-        _begin_step(cfg, lz, &st, ii, True)
-        sb = lz.S[ii]
-        uv0 = lz.UV[ii]
-        nt = 0
-        for c in range(k):
-            gb[c] = 0.0
-        for rr in range(r0, r1):
-            i = rows[rr]
-            _prefetch(data, ind, indptr, p, W, y, sw, rows, rr, n_rows, 1)
-            nnz = _row(data, ind, indptr, p, i, &x, &ix)
-            for c in range(k):
-                acc = 0.0
-                for j in range(nnz):
-                    jj = c * p + ix[j]
-                    if not marks[jj]:
-                        marks[jj] = 1
-                        touched[nt] = jj
-                        nt += 1
-                        if lz.has_l1:  # soft-thresholds compose: one catch-up
-                            v0 = W[jj]
-                            v1 = copysign(fmax(fabs(v0) - (uv0 - lz.stamp[jj]), 0.0), v0)
-                            lz.stamp[jj] = uv0
-                            if v1 != v0:
-                                W[jj] = <floating>v1
-                                if lz.has_avg:
-                                    lz.avg[jj] -= st.qb * (W[jj] - v0)
-                    acc += <double>x[j] * <double>W[jj]
-                zs[c] = sb * acc + b[c]
-            if cfg.loss == DESCEND_LOSS_MULTINOMIAL:
-                total += sw[i] * descend_multinomial_loss(zs, k, <int>y[i])
-                for c in range(k):
-                    zs[c] *= sw[i]
-            else:
-                total += _single_loss(cfg.loss, cfg.epsilon, zs[0], y[i], sw[i], &d,
-                                      &block)
-                zs[0] = d
-            for c in range(k):
-                _racc(g + c * p, zs[c], x, ix, nnz)
-                gb[c] += zs[c]
-        factor = sw_scale / (r1 - r0)
-        if cfg.clip_norm > 0.0:
-            norm = 0.0
-            for l in range(nt):
-                norm += g[touched[l]] * g[touched[l]]
-            if cfg.fit_intercept:
-                for c in range(k):
-                    norm += gb[c] * gb[c]
-            norm = factor * sqrt(norm)
-            if norm > cfg.clip_norm:
-                factor *= cfg.clip_norm / norm
-        for l in range(nt):
-            jj = touched[l]
-            _step_coord(cfg, lz, W, jj, factor * g[jj], &st)
-            g[jj] = 0.0
-            marks[jj] = 0
-        for c in range(k):
-            _intercept_step(cfg, lz, b, c, factor * gb[c], &st, bsum)
-    return total + _flush(&block)
-
-
-cdef double _dense_steps(const Config *cfg, Lazy *lz, const floating *data,
-                         const index_t *ind, const index_t *indptr,
-                         const floating *y, const floating *sw, floating *W,
-                         floating *b, floating *We, floating *be,
-                         const double *mu, const double *inv_sigma,
-                         const int64_t *rows, Py_ssize_t first, Py_ssize_t end,
-                         Py_ssize_t n_rows, Py_ssize_t batch, double sw_scale,
-                         double avg_nnz, double *work, Py_ssize_t width,
-                         Py_ssize_t max_chunks, double *gsq) noexcept nogil:
-    """Updates first..end of the epoch, each from the gradient of its batch
-    summed by chunks (full batch: cfg.n_chunks, from the shape alone;
-    smaller batches: the threads, once big enough to pay), then a step of
-    every coordinate.  With cfg.scale the gradient is read through the
-    raw-space twin (We, be) and mapped to the scaled space.  A full batch
-    stores the squared norm of its smooth gradient in *gsq."""
-    cdef Py_ssize_t ii, r0, r1, c, j, jj, n_chunks, p = lz.p, kp = lz.kp
-    cdef int k = lz.k
-    cdef double total = 0.0, factor, norm, gj
-    cdef double *g = work
-    cdef double *gb = work + kp
-    cdef const floating *Wr = We if cfg.scale else W
-    cdef const floating *br = be if cfg.scale else b
-    cdef const int64_t *visit = NULL if cfg.rows_identity else rows
-    cdef Step st
-    for ii in range(first, end):
-        r0 = ii * batch
-        r1 = r0 + batch if r0 + batch < n_rows else n_rows
-        _begin_step(cfg, lz, &st, ii, batch > 1)
-        if cfg.batch_size == 0:
-            n_chunks = cfg.n_chunks
-        elif cfg.n_threads > 1 and (r1 - r0) * avg_nnz * k >= PARALLEL_MIN_WORK:
-            n_chunks = cfg.n_threads if cfg.n_threads < max_chunks else max_chunks
-        else:
-            n_chunks = 1
-        total += _chunked_gradient(data, ind, indptr, p, y, sw, Wr, br,
-                                   1.0 if cfg.scale else lz.S[ii], k, cfg.loss,
-                                   cfg.epsilon, visit, n_rows, r0, r1, work, width,
-                                   n_chunks, cfg.n_threads)
-        if cfg.scale:
-            for c in range(k):
-                for j in range(p):
-                    jj = c * p + j
-                    g[jj] = (g[jj] - mu[j] * gb[c]) * inv_sigma[j]
-        factor = sw_scale / (r1 - r0)
-        if gsq != NULL:
-            norm = 0.0
-            for jj in range(kp):
-                gj = factor * g[jj] + cfg.l2 * lz.S[ii] * W[jj]
-                norm += gj * gj
-            if cfg.fit_intercept:
-                for c in range(k):
-                    norm += (factor * gb[c]) * (factor * gb[c])
-            gsq[0] = norm
-        if cfg.clip_norm > 0.0:
-            norm = 0.0
-            for jj in range(kp):
-                norm += g[jj] * g[jj]
-            if cfg.fit_intercept:
-                for c in range(k):
-                    norm += gb[c] * gb[c]
-            norm = factor * sqrt(norm)
-            if norm > cfg.clip_norm:
-                factor *= cfg.clip_norm / norm
-        for jj in range(kp):
-            _step_coord(cfg, lz, W, jj, factor * g[jj], &st)
-        for c in range(k):
-            _intercept_step(cfg, lz, b, c, factor * gb[c], &st, work + kp + 2 * k)
-        if cfg.scale:
-            _refresh_effective(W, b, st.sa, We, be, mu, inv_sigma, p, k)
-    return total
+    MODE_SAGA = 4
 
 
 cdef double _epoch_updates(const Config *cfg, Lazy *lz, double *lzrows,
@@ -387,7 +93,7 @@ cdef double _epoch_updates(const Config *cfg, Lazy *lz, double *lzrows,
                            double *sc, double avg_nnz, double *work,
                            Py_ssize_t width, Py_ssize_t n_work,
                            unsigned char *marks, int64_t *touched,
-                           Py_ssize_t cap, double *eta_last,
+                           Py_ssize_t cap, double *memory, double *eta_last,
                            double *gsq) noexcept nogil:
     """One epoch of updates in segments (see _update.pxd); Hogwild over
     cfg.hogwild threads in the lazy CSR modes.  Returns the epoch's loss
@@ -396,7 +102,7 @@ cdef double _epoch_updates(const Config *cfg, Lazy *lz, double *lzrows,
     cdef Py_ssize_t n_steps = (n + batch - 1) // batch
     cdef Py_ssize_t kp = lz.kp
     cdef Py_ssize_t bsum_off = lz.k if mode == MODE_SAMPLE else kp + 2 * lz.k
-    cdef int hog = cfg.hogwild if mode != MODE_DENSE and cfg.hogwild > 1 else 1
+    cdef int hog = cfg.hogwild if mode < MODE_SAGA and mode != MODE_DENSE and cfg.hogwild > 1 else 1
     cdef int T
     cdef double total = 0.0, sw_scale = n / cfg.sw_sum
     if hog > n_work:
@@ -424,6 +130,9 @@ cdef double _epoch_updates(const Config *cfg, Lazy *lz, double *lzrows,
             total += _dense_steps(cfg, lz, data, ind, indptr, y, sw, W, b, We, be, mu,
                                   inv_sigma, rows, seg, seg_end, n, batch, sw_scale,
                                   avg_nnz, work, width, n_work, gsq)
+        elif mode == MODE_SAGA:
+            total += _saga_steps(cfg, lz, data, ind, indptr, y, sw, W, b, rows, seg,
+                                 seg_end, sw_scale, memory, 1.0 / n, work)
         elif T == 1:
             if mode == MODE_SGD:
                 total += _sgd_steps(cfg, lz, data, ind, indptr, y, sw, W, b, rows,
@@ -478,7 +187,7 @@ cdef (Py_ssize_t, int) _run(const Config *cfg, const floating *data,
                             Py_ssize_t n_work, double *st, double *sc,
                             double *lzrows, Py_ssize_t lz_stride,
                             unsigned char *marks, int64_t *touched,
-                            Py_ssize_t cap, Py_ssize_t epochs_before,
+                            Py_ssize_t cap, double *memory, Py_ssize_t epochs_before,
                             double *hist, Py_ssize_t n_epochs) noexcept nogil:
     """Up to n_epochs epochs; returns (epochs recorded, status)."""
     cdef Py_ssize_t kp = k * p, n_all = kp + k, e, epoch, done = 0
@@ -492,6 +201,8 @@ cdef (Py_ssize_t, int) _run(const Config *cfg, const floating *data,
         mode = MODE_DENSE
     elif cfg.batch_size > 1:
         mode = MODE_BATCH
+    elif cfg.opt.kind == DESCEND_OPT_SAGA:
+        mode = MODE_SAGA
     elif (cfg.fused and k == 1 and cfg.opt.kind == DESCEND_OPT_SGD and not lz.has_l1
           and not lz.has_avg and cfg.loss != DESCEND_LOSS_MULTINOMIAL):
         mode = MODE_SGD
@@ -509,7 +220,7 @@ cdef (Py_ssize_t, int) _run(const Config *cfg, const floating *data,
         total = _epoch_updates(cfg, &lz, lzrows, lz_stride, mode, data, ind, indptr,
                                y, sw, W, b, We, be, mu, inv_sigma, rows, n, batch,
                                epoch, sc, avg_nnz, work, width, n_work, marks,
-                               touched, cap, &eta,
+                               touched, cap, memory, &eta,
                                &gsq if cfg.batch_size == 0 else NULL)
         if cfg.batch_size != 0:
             penalty = _penalty(cfg, W, kp)
@@ -551,6 +262,7 @@ cdef _run_fit(const floating *data, const index_t *ind, const index_t *indptr,
     cdef double[:, ::1] lazy = fit.lazy
     cdef unsigned char[:, ::1] marks = fit.marks
     cdef int64_t[:, ::1] touched = fit.touched
+    cdef double[:, ::1] memory = fit.memory
     cdef Config cfg = config.c
     cdef Py_ssize_t done
     cdef int status
@@ -561,7 +273,7 @@ cdef _run_fit(const floating *data, const index_t *ind, const index_t *indptr,
                             &rng[0], &work[0, 0], work.shape[1], work.shape[0],
                             &state[0, 0], &scalars[0], &lazy[0, 0], lazy.shape[1],
                             &marks[0, 0], &touched[0, 0], touched.shape[1],
-                            epochs_before, &hist[0, 0], hist.shape[0])
+                            &memory[0, 0], epochs_before, &hist[0, 0], hist.shape[0])
     return done, status
 
 
@@ -593,38 +305,40 @@ def run_csr(const floating[::1] data, const index_t[::1] indices,
 
 
 def evaluate_dense(const floating[:, ::1] X, const floating[::1] y,
-                   const floating[::1] sw, const floating[:, ::1] W,
-                   const floating[::1] b, int loss, double epsilon,
-                   double[:, ::1] work, Py_ssize_t n_chunks, int n_threads):
-    """One pass over every row at the raw-space model (W, b): returns
-    sum_i sw_i loss_i and leaves the gradient sum sum_i sw_i dloss_i [x_i,
-    1] in work[0, :K*p + K] (chunks summed in order: any n_threads gives
-    the same bits)."""
-    cdef double total
+                   const floating[::1] sw, const double[:, ::1] W,
+                   const double[::1] b, int loss, double epsilon,
+                   double[:, ::1] work, int groups, int n_threads,
+                   const int64_t[::1] rows=None):
+    """The certificate pass over the rows ``rows`` (default: all, in
+    order) at the raw-space model (W, b), in float64 whatever X's dtype:
+    per group of rows (``groups`` of them, see _rows._accumulate_groups),
+    the gradient sums, T and L, in work[0] (work.shape[0] chunks, each
+    row at least groups (K*p + K) + 2 groups + 2K wide).  Chunks are
+    summed in order: any n_threads gives the same bits."""
+    cdef const int64_t *visit = NULL if rows is None else &rows[0]
+    cdef Py_ssize_t n = X.shape[0] if rows is None else rows.shape[0]
     with nogil:
-        total = _chunked_gradient(&X[0, 0], <const int32_t *>NULL, <const int32_t *>NULL,
-                                  X.shape[1], &y[0], &sw[0], &W[0, 0], &b[0], 1.0,
-                                  W.shape[0], loss, epsilon, NULL, X.shape[0], 0,
-                                  X.shape[0], &work[0, 0], work.shape[1], n_chunks,
-                                  n_threads)
-    return total
+        _chunked_certificate(&X[0, 0], <const int32_t *>NULL, <const int32_t *>NULL,
+                             X.shape[1], &y[0], &sw[0], &W[0, 0], &b[0], W.shape[0],
+                             loss, epsilon, visit, n, groups, &work[0, 0], work.shape[1],
+                             work.shape[0], n_threads)
 
 
 def evaluate_csr(const floating[::1] data, const index_t[::1] indices,
                  const index_t[::1] indptr, const floating[::1] y,
-                 const floating[::1] sw, const floating[:, ::1] W,
-                 const floating[::1] b, int loss, double epsilon,
-                 double[:, ::1] work, Py_ssize_t n_chunks, int n_threads):
+                 const floating[::1] sw, const double[:, ::1] W,
+                 const double[::1] b, int loss, double epsilon,
+                 double[:, ::1] work, int groups, int n_threads,
+                 const int64_t[::1] rows=None):
     """evaluate_dense for a CSR matrix."""
-    cdef double total
-    cdef Py_ssize_t n_rows = indptr.shape[0] - 1
+    cdef const int64_t *visit = NULL if rows is None else &rows[0]
+    cdef Py_ssize_t n = indptr.shape[0] - 1 if rows is None else rows.shape[0]
     with nogil:
-        total = _chunked_gradient(&data[0] if data.shape[0] else NULL,
-                                  &indices[0] if indices.shape[0] else NULL, &indptr[0],
-                                  W.shape[1], &y[0], &sw[0], &W[0, 0], &b[0], 1.0,
-                                  W.shape[0], loss, epsilon, NULL, n_rows, 0, n_rows,
-                                  &work[0, 0], work.shape[1], n_chunks, n_threads)
-    return total
+        _chunked_certificate(&data[0] if data.shape[0] else NULL,
+                             &indices[0] if indices.shape[0] else NULL, &indptr[0],
+                             W.shape[1], &y[0], &sw[0], &W[0, 0], &b[0], W.shape[0],
+                             loss, epsilon, visit, n, groups, &work[0, 0], work.shape[1],
+                             work.shape[0], n_threads)
 
 
 def check_stop(KernelConfig config, double[::1] scalars, double value):
@@ -642,3 +356,59 @@ def loss_values(int loss, double epsilon, const double[::1] z,
     with nogil:
         for i in range(z.shape[0]):
             out[i] = descend_loss(loss, z[i], y[i], epsilon, &d)
+
+
+def column_moments(const floating[:, ::1] X, const floating[::1] sw,
+                   const int64_t[::1] rows, double[::1] mean, double[::1] var,
+                   double[:, ::1] work, int n_threads):
+    """Weighted mean and variance of each column of a dense X over ``rows``
+    (all rows when it is empty), in one parallel pass: each of
+    work.shape[0] chunks of rows (a fixed number: the result does not
+    depend on n_threads) keeps a running (weight, mean, M2) per column
+    (Welford, stable for large means), and the chunks are merged in order
+    (Chan et al.).  ``work`` is (chunks, 2 p + 1) doubles of scratch."""
+    cdef Py_ssize_t p = X.shape[1], n = rows.shape[0] if rows.shape[0] else X.shape[0]
+    cdef Py_ssize_t n_chunks = work.shape[0], c, ii, i, j, cs, ce
+    cdef double wi, total, tw, delta, wa, wb
+    cdef double *mu
+    cdef double *m2
+    cdef const floating *x
+    cdef const int64_t *visit = &rows[0] if rows.shape[0] else NULL
+    with nogil:
+        for c in prange(n_chunks, schedule='static',
+                        num_threads=_team(n_threads, n_chunks)):
+            mu = &work[c, 0]
+            m2 = mu + p
+            for j in range(2 * p + 1):
+                mu[j] = 0.0
+            tw = 0.0
+            cs = (n * c) // n_chunks
+            ce = (n * (c + 1)) // n_chunks
+            for ii in range(cs, ce):
+                i = ii if visit == NULL else visit[ii]
+                wi = sw[i]
+                if wi <= 0.0:
+                    continue
+                tw = tw + wi
+                x = &X[i, 0]
+                for j in range(p):
+                    delta = x[j] - mu[j]
+                    mu[j] += delta * (wi / tw)
+                    m2[j] += wi * delta * (x[j] - mu[j])
+            mu[2 * p] = tw
+        total = 0.0
+        for j in range(p):
+            mean[j] = 0.0
+            var[j] = 0.0
+        for c in range(n_chunks):
+            wb = work[c, 2 * p]
+            if wb <= 0.0:
+                continue
+            wa = total
+            total = wa + wb
+            for j in range(p):
+                delta = work[c, j] - mean[j]
+                mean[j] += delta * (wb / total)
+                var[j] += work[c, p + j] + delta * delta * (wa * wb / total)
+        for j in range(p):
+            var[j] = var[j] / total if total > 0.0 else 0.0

@@ -76,6 +76,30 @@ cdef inline double _rdot(const floating *x, const index_t *ix, Py_ssize_t nnz,
     return (a0 + a1) + (a2 + a3)
 
 
+cdef inline double _rdot_d(const floating *x, const index_t *ix, Py_ssize_t nnz,
+                           const double *w) noexcept nogil:
+    """x . w[ix] for double coefficients (the certificate pass reads
+    float32 rows against float64 coefficients: its line searches need the
+    objective to float64 precision)."""
+    cdef Py_ssize_t j = 0
+    cdef double a0 = 0.0, a1 = 0.0, a2 = 0.0, a3 = 0.0
+    if ix == NULL:
+        if floating is float:
+            return descend_dot_f32_f64(x, w, nnz)
+        else:
+            return descend_dot_f64(x, w, nnz)
+    while j + 4 <= nnz:
+        a0 += <double>x[j] * w[ix[j]]
+        a1 += <double>x[j + 1] * w[ix[j + 1]]
+        a2 += <double>x[j + 2] * w[ix[j + 2]]
+        a3 += <double>x[j + 3] * w[ix[j + 3]]
+        j += 4
+    while j < nnz:
+        a0 += <double>x[j] * w[ix[j]]
+        j += 1
+    return (a0 + a1) + (a2 + a3)
+
+
 cdef inline void _racc(double *g, double a, const floating *x,
                        const index_t *ix, Py_ssize_t nnz) noexcept nogil:
     """g[ix] += a * x (g a double accumulator)."""
@@ -223,6 +247,92 @@ cdef inline double _accumulate(const floating *data, const index_t *ind,
     return total + _flush(&block)
 
 
+cdef inline void _accumulate_groups(const floating *data, const index_t *ind,
+                                    const index_t *indptr, Py_ssize_t p,
+                                    const floating *y, const floating *sw,
+                                    const double *W, const double *b, int k,
+                                    int loss, double epsilon, const int64_t *rows,
+                                    Py_ssize_t start, Py_ssize_t end, double *g,
+                                    int m) noexcept nogil:
+    """The certificate pass over visits start..end (row rows[ii], or ii
+    when rows is NULL), split into m groups of
+    rows: for each group, its gradient sum sum sw_i dloss_i [x_i, 1] (K*p,
+    then K, at g + group * (K*p + K)), then T_g = sum sw_i dloss_i . z_i
+    and L_g = sum sw_i loss_i (at g + m (K*p + K): the m T's, then the m
+    L's); K + K doubles of logit scratch follow.  Groups: the row's class
+    for the multinomial loss (m = K); else dloss > 0 (group 1) or not
+    (group 0), which for the log loss is y = 0 or y = 1.  dloss is not
+    clipped here: the certificate needs the loss's own derivative."""
+    cdef Py_ssize_t ii, i, c, nnz, blk = k * p + k, off
+    cdef const floating *x
+    cdef const index_t *ix
+    cdef double wi, d, z, value, one_plus_e, tz
+    cdef double *T = g + m * blk
+    cdef double *L = T + m
+    cdef double *zs = L + m
+    cdef double *z0 = zs + k
+    cdef int grp
+    cdef LogBlock blocks[2]
+    blocks[0].product = 1.0
+    blocks[0].count = 0
+    blocks[1].product = 1.0
+    blocks[1].count = 0
+    for ii in range(start, end):
+        i = ii if rows == NULL else rows[ii]
+        nnz = _row(data, ind, indptr, p, i, &x, &ix)
+        wi = sw[i]
+        if loss == DESCEND_LOSS_MULTINOMIAL:
+            grp = <int>y[i]
+            for c in range(k):
+                zs[c] = _rdot_d(x, ix, nnz, W + c * p) + b[c]
+                z0[c] = zs[c]
+            value = descend_multinomial_loss(zs, k, grp)
+            tz = 0.0
+            for c in range(k):
+                tz += zs[c] * z0[c]
+            L[grp] += wi * value
+            T[grp] += wi * tz
+            off = grp * blk
+            for c in range(k):
+                d = wi * zs[c]
+                _racc(g + off + c * p, d, x, ix, nnz)
+                g[off + k * p + c] += d
+            continue
+        z = _rdot_d(x, ix, nnz, W) + b[0]
+        if loss == DESCEND_LOSS_LOG:
+            grp = 1 if y[i] < 0.5 else 0
+            value = descend_log_loss_split(z, y[i], &d, &one_plus_e)
+            if wi == 1.0:
+                blocks[grp].product *= one_plus_e
+                blocks[grp].count += 1
+                if blocks[grp].count == DESCEND_LOG_BLOCK:
+                    L[grp] += log(blocks[grp].product)
+                    blocks[grp].product = 1.0
+                    blocks[grp].count = 0
+            else:
+                value += log(one_plus_e)
+        else:
+            value = descend_loss(loss, z, y[i], epsilon, &d)
+            grp = 1 if d > 0.0 else 0
+        d *= wi
+        L[grp] += wi * value
+        T[grp] += d * z
+        off = grp * blk
+        _racc(g + off, d, x, ix, nnz)
+        g[off + k * p] += d
+    L[0] += _flush(&blocks[0])
+    L[1] += _flush(&blocks[1])
+
+
+cdef inline int _team(int n_threads, Py_ssize_t n_tasks) noexcept nogil:
+    """Threads worth starting for n_tasks independent tasks: never more
+    threads than tasks (an idle member of an OpenMP team still costs its
+    wake-up and the barrier, which on a busy machine is milliseconds)."""
+    if n_tasks < n_threads:
+        return <int>(n_tasks if n_tasks > 1 else 1)
+    return n_threads if n_threads > 1 else 1
+
+
 cdef inline void _reduce_chunks(double *work, Py_ssize_t width,
                                 Py_ssize_t n_grad, Py_ssize_t n_chunks,
                                 int n_threads) noexcept nogil:
@@ -232,7 +342,14 @@ cdef inline void _reduce_chunks(double *work, Py_ssize_t width,
     cdef Py_ssize_t c, j, j0, j1
     cdef Py_ssize_t blk = 2048
     cdef double *buf
-    for j0 in prange(0, n_grad, blk, schedule='static', num_threads=n_threads):
+    cdef int team = _team(n_threads, (n_grad + blk - 1) // blk)
+    if team == 1:
+        for c in range(1, n_chunks):
+            buf = work + c * width
+            for j in range(n_grad):
+                work[j] += buf[j]
+        return
+    for j0 in prange(0, n_grad, blk, schedule='static', num_threads=team):
         j1 = j0 + blk
         if j1 > n_grad:
             j1 = n_grad
@@ -260,12 +377,12 @@ cdef inline double _chunked_gradient(const floating *data, const index_t *ind,
     cdef Py_ssize_t m = end - start, n_grad = k * p + k
     cdef double *buf
     cdef double total = 0.0
-    if n_chunks <= 1:
+    if n_chunks <= 1:  # (no parallel region: mini-batches come here per update)
         for j in range(n_grad):
             work[j] = 0.0
         return _accumulate(data, ind, indptr, p, y, sw, W, b, s, k, loss, epsilon,
                            rows, n_rows, start, end, work)
-    for c in prange(n_chunks, schedule='static', num_threads=n_threads):
+    for c in prange(n_chunks, schedule='static', num_threads=_team(n_threads, n_chunks)):
         buf = work + c * width
         for j in range(n_grad):
             buf[j] = 0.0
@@ -277,6 +394,37 @@ cdef inline double _chunked_gradient(const floating *data, const index_t *ind,
     for c in range(n_chunks):
         total += work[c * width + width - 1]
     return total
+
+
+cdef inline void _chunked_certificate(const floating *data, const index_t *ind,
+                                      const index_t *indptr, Py_ssize_t p,
+                                      const floating *y, const floating *sw,
+                                      const double *W, const double *b, int k,
+                                      int loss, double epsilon, const int64_t *rows,
+                                      Py_ssize_t n, int m, double *work,
+                                      Py_ssize_t width, Py_ssize_t n_chunks,
+                                      int n_threads) noexcept nogil:
+    """The certificate pass (_accumulate_groups) over visits 0..n in
+    ``n_chunks`` static blocks, summed in chunk order into work[0]: the
+    sums depend on the chunk count only, never on the threads."""
+    cdef Py_ssize_t c, j, cs, ce
+    cdef Py_ssize_t n_red = m * (k * p + k) + 2 * m
+    cdef double *buf
+    if n_chunks <= 1:  # (small data: no parallel region)
+        for j in range(n_red):
+            work[j] = 0.0
+        _accumulate_groups(data, ind, indptr, p, y, sw, W, b, k, loss, epsilon, rows,
+                           0, n, work, m)
+        return
+    for c in prange(n_chunks, schedule='static', num_threads=_team(n_threads, n_chunks)):
+        buf = work + c * width
+        for j in range(n_red):
+            buf[j] = 0.0
+        cs = (n * c) // n_chunks
+        ce = (n * (c + 1)) // n_chunks
+        _accumulate_groups(data, ind, indptr, p, y, sw, W, b, k, loss, epsilon, rows,
+                           cs, ce, buf, m)
+    _reduce_chunks(work, width, n_red, n_chunks, n_threads)
 
 
 cdef inline double _validation_score(const Config *cfg, const floating *data,

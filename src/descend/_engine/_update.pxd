@@ -22,6 +22,12 @@ from libc.math cimport copysign, fabs, fmax, fmin, isfinite
 
 from ._csrc cimport *
 from ._codes cimport *
+from ._rows cimport _team
+
+# A pass over every coordinate is split across threads from this many
+# coordinates on (below, a team's start-up costs more than it saves).
+cdef enum:
+    PARALLEL_MIN_COORDS = 1 << 16
 
 cdef extern from *:
     """
@@ -38,12 +44,15 @@ cdef struct Lazy:
     const double *UV
     const double *U
     const double *Q
+    const double *A
     # per-coordinate state (rows of ``state``, K*p + K entries each)
     double *q        # cumulative L1 penalty received (Tsuruoka et al. 2009)
     double *stamp    # UV at the coordinate's last L1 catch-up (0 at a segment start)
     double *avg      # during an epoch: P, with sum_t W_t = P + Q * V
     double *m1       # optimizer buffers
     double *m2
+    double *gbar     # saga: the mean of the stored gradients (K*p + K)
+    double *astamp   # saga: A at the coordinate's last catch-up (0 at a segment start)
     double t0        # updates made before this epoch
     double u_base    # cumulative raw L1 penalty before this segment
     double avg_start
@@ -52,6 +61,7 @@ cdef struct Lazy:
     bint has_l1
     bint has_avg
     bint decay       # S != 1: an optimizer of L2 form DECAY with l2 > 0
+    bint saga        # untouched coordinates drift by the stored mean gradient
     Py_ssize_t p
     Py_ssize_t kp
     int k
@@ -81,11 +91,15 @@ cdef inline void _init_lazy(Lazy *lz, const Config *cfg, double *lzrows,
     lz.UV = lzrows + DESCEND_LZ_UV * stride
     lz.U = lzrows + DESCEND_LZ_U * stride
     lz.Q = lzrows + DESCEND_LZ_Q * stride
+    lz.A = lzrows + DESCEND_LZ_A * stride
     lz.q = st + DESCEND_ROW_L1_Q * n_all
     lz.stamp = st + DESCEND_ROW_LAZY * n_all
     lz.avg = st + DESCEND_ROW_AVERAGE * n_all
     lz.m1 = st + DESCEND_ROW_BUF1 * n_all
     lz.m2 = st + DESCEND_ROW_BUF2 * n_all
+    lz.gbar = st + DESCEND_ROW_SAGA_MEAN * n_all
+    lz.astamp = st + DESCEND_ROW_SAGA_STAMP * n_all
+    lz.saga = cfg.opt.kind == DESCEND_OPT_SAGA
     lz.avg_start = cfg.average_start
     lz.l2c = 0.0 if decay_form else cfg.l2
     lz.pre_decay = 1.0
@@ -110,12 +124,14 @@ cdef inline Py_ssize_t _fill_segment(const Config *cfg, Lazy *lz, double *lzrows
     cdef double *UV = lzrows + DESCEND_LZ_UV * stride
     cdef double *U = lzrows + DESCEND_LZ_U * stride
     cdef double *Q = lzrows + DESCEND_LZ_Q * stride
+    cdef double *A = lzrows + DESCEND_LZ_A * stride
     cdef double eta, t, s_new, dec
     cdef Py_ssize_t i = seg
     S[seg] = 1.0
     UV[seg] = 0.0
     U[seg] = 0.0
     Q[seg] = 0.0
+    A[seg] = 0.0
     lz.pre_decay = 1.0
     while i < n_steps:
         t = lz.t0 + i + 1.0
@@ -132,6 +148,7 @@ cdef inline Py_ssize_t _fill_segment(const Config *cfg, Lazy *lz, double *lzrows
         UV[i + 1] = UV[i] + eta * cfg.l1 / s_new
         U[i + 1] = U[i] + eta * cfg.l1
         Q[i + 1] = Q[i] + (s_new if lz.has_avg and t >= lz.avg_start else 0.0)
+        A[i + 1] = A[i] + eta / s_new
         i += 1
     return i
 
@@ -233,26 +250,31 @@ cdef inline void _decay_all(Lazy *lz, floating *W, int n_threads) noexcept nogil
     """V *= lz.pre_decay (a segment's first update, see _fill_segment)."""
     cdef Py_ssize_t jj
     cdef double d = lz.pre_decay
-    for jj in prange(lz.kp, schedule='static', num_threads=n_threads):
+    for jj in prange(lz.kp, schedule='static',
+                     num_threads=_team(n_threads, lz.kp // PARALLEL_MIN_COORDS)):
         W[jj] = <floating>(W[jj] * d)
 
 
 cdef inline void _close_segment(Lazy *lz, floating *W, Py_ssize_t end,
                                 int n_threads) noexcept nogil:
-    """Catch every coordinate up on L1, add Q * V to P (the average's sum
-    so far) and fold S into the coefficients: the segment's lazy state is
-    then closed (stamps 0, S = 1)."""
+    """Catch every coordinate up (saga's drift, L1), add Q * V to P (the
+    average's sum so far) and fold S into the coefficients: the segment's
+    lazy state is then closed (stamps 0, S = 1)."""
     cdef Py_ssize_t jj
-    cdef double s = lz.S[end], qe = 0.0, uv = 0.0, u = 0.0, v
+    cdef double s = lz.S[end], qe = 0.0, uv = 0.0, u = 0.0, ae = lz.A[end], v
     if lz.has_avg:
         qe = lz.Q[end]
     if lz.has_l1:
         uv = lz.UV[end]
         u = lz.u_base + lz.U[end]
-    if not lz.has_l1 and not lz.has_avg and s == 1.0:
+    if not lz.has_l1 and not lz.has_avg and not lz.saga and s == 1.0:
         return
-    for jj in prange(lz.kp, schedule='static', num_threads=n_threads):
+    for jj in prange(lz.kp, schedule='static',
+                     num_threads=_team(n_threads, lz.kp // PARALLEL_MIN_COORDS)):
         v = W[jj]
+        if lz.saga:
+            v = v - lz.gbar[jj] * (ae - lz.astamp[jj])
+            lz.astamp[jj] = 0.0
         if lz.has_avg:
             lz.avg[jj] += qe * v
         if lz.has_l1:
