@@ -981,14 +981,12 @@ def param_group_cases(estimator):
         ("early_stopping,validation_fraction=1e-9",
          {"early_stopping": True, "validation_fraction": 1e-9}, "either",
          ("validation_fraction",)),
-        ("eta0=1e308", {"eta0": 1e308}, "either", ("eta0",)),
         ("alpha=1e308,learning_rate=optimal", {"alpha": 1e308, "learning_rate": "optimal"},
          "either", ("alpha",)),
         ("max_iter=10**18,tol=1e300", {"max_iter": 10**18, "tol": 1e300}, "ok", ()),
         ("batch_size=10**18", {"batch_size": 10**18}, "ok", ()),
         ("n_jobs=10**6", {"n_jobs": 10**6}, "either", ("n_jobs",)),
         ("n_jobs=-10**6", {"n_jobs": -10**6}, "either", ("n_jobs",)),
-        ("clip_norm=5e-324", {"clip_norm": 5e-324}, "either", ("clip_norm",)),
         ("eps=5e-324,optimizer=adam", {"eps": 5e-324, "optimizer": "adam"}, "either", ("eps",)),
         ("callback-raises", {"callback": _raising_callback}, "either", ("callback",)),
     ]
@@ -1594,7 +1592,9 @@ if __name__ != "__main__":
             + (f"\nstderr of the child:\n{record['stderr']}" if record.get("stderr") else ""))
 
     def test_battery_covers_every_estimator_layout_and_batch_mode():
-        ids = {case.id for case in _case_list()}
+        all_ids = [case.id for case in _case_list()]
+        assert len(set(all_ids)) == len(all_ids), "two cases share an id"
+        ids = set(all_ids)
         for estimator in ESTIMATORS:
             for layout in LAYOUTS:
                 for batch in BATCHES:

@@ -125,10 +125,11 @@ def validate_X_y(estimator, X, y, *, reset, dtype=FLOAT_DTYPES, y_numeric=False,
                  multi_output=False):
     """validate_X for training data X and its target y (one value per row);
     a numeric target also checked for what the solver needs (numbers, in
-    the range of X's dtype), and X, when the solver will estimate its
-    curvature (eta0="auto") or its second moments (scale_features), for a
-    magnitude it can square.  (With a given step size, such X ends in the
-    kernels' DivergenceError, in scikit-learn's words.)"""
+    the range of X's dtype), and X, when a fit starts (``reset``) and the
+    solver will estimate its curvature (eta0="auto") or its second moments
+    (scale_features), for a magnitude it can square: one more pass over X.
+    (With a given step size, such X ends in the kernels' DivergenceError,
+    in scikit-learn's words.)"""
     X = check_dataframe(X)
     if sp.issparse(X):
         check_sparse_structure(X)
@@ -141,8 +142,8 @@ def validate_X_y(estimator, X, y, *, reset, dtype=FLOAT_DTYPES, y_numeric=False,
         raise _name_the_culprit(exc, estimator, X, y, dtype, y_numeric) from None
     if y_numeric:
         y = _numeric_target(y, X.dtype)
-    if getattr(estimator, "eta0", None) == "auto" or getattr(estimator, "scale_features",
-                                                             False):
+    if reset and (getattr(estimator, "eta0", None) == "auto"
+                  or getattr(estimator, "scale_features", False)):
         _check_magnitude(X)
     return _without_duplicates(_kernel_ready(X)), y
 
@@ -233,8 +234,9 @@ def _check_magnitude(X):
     if not squared <= MAX_SQUARED_SUM:
         raise ValueError(
             f"X is too large in magnitude to train on: its entries reach "
-            f"{max(values.max(), -values.min()):.3g} and the sum of their squares "
-            f"overflows float64 (the step size is 1/(curvature ~ sum of squares)). "
+            f"{max(values.max(), -values.min()):.3g} and the sum of their squares, "
+            f"{squared:.3g}, is beyond what float64 can square safely "
+            f"({MAX_SQUARED_SUM:.3g}; the step size is 1/(curvature ~ sum of squares)). "
             f"Rescale X, e.g. with sklearn.preprocessing.StandardScaler.")
 
 
