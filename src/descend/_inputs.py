@@ -7,12 +7,18 @@ the coefficient buffer.  So every sparse matrix is checked in O(nnz)
 (index bounds, indptr shape, start, end and order, array lengths, index
 dtypes) before anything reads it, and a corrupted one is a ValueError
 naming the problem.
+
+Every error names the argument at fault: scikit-learn's messages about
+shapes and conversions do not ("Found array with 0 sample(s)", "could not
+convert string to float"), so they are prefixed with it.
 """
 from __future__ import annotations
 
+import re
+
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import validate_data
+from sklearn.utils.validation import check_array, validate_data
 
 from ._frames import check_dataframe
 from ._typing import FLOAT_DTYPES
@@ -96,6 +102,12 @@ def check_sparse_structure(X, name="X"):
             _fail(name, str(exc))
 
 
+#: Sum of the squared entries of float64 training data above which the
+#: step size's curvature estimate (a weighted Gram matrix, and the second
+#: moments of scale_features) could overflow.
+MAX_SQUARED_SUM = np.finfo(np.float64).max / 64
+
+
 def validate_X(estimator, X, *, reset, dtype=FLOAT_DTYPES, name="X"):
     """X for fit, partial_fit and the predict methods: DataFrames checked for
     non-numeric columns, sparse structure checked, then scikit-learn's
@@ -103,15 +115,162 @@ def validate_X(estimator, X, *, reset, dtype=FLOAT_DTYPES, name="X"):
     X = check_dataframe(X, name)
     if sp.issparse(X):
         check_sparse_structure(X, name)
-    return validate_data(estimator, X, dtype=dtype, order="C", accept_sparse="csr",
-                         reset=reset)
+    with _named(name), _quiet_fp():
+        X = validate_data(estimator, X, dtype=dtype, order="C", accept_sparse="csr",
+                          reset=reset)
+    return _kernel_ready(X)
 
 
 def validate_X_y(estimator, X, y, *, reset, dtype=FLOAT_DTYPES, y_numeric=False,
                  multi_output=False):
-    """validate_X for X and its target y (one value per row)."""
+    """validate_X for training data X and its target y (one value per row);
+    a numeric target also checked for what the solver needs (numbers, in
+    the range of X's dtype), and X, when a fit starts (``reset``) and the
+    solver will estimate its curvature (eta0="auto") or its second moments
+    (scale_features), for a magnitude it can square: one more pass over X.
+    (With a given step size, such X ends in the kernels' DivergenceError,
+    in scikit-learn's words.)"""
     X = check_dataframe(X)
     if sp.issparse(X):
         check_sparse_structure(X)
-    return validate_data(estimator, X, y, dtype=dtype, order="C", accept_sparse="csr",
-                         y_numeric=y_numeric, multi_output=multi_output, reset=reset)
+    try:
+        with _quiet_fp():
+            X, y = validate_data(estimator, X, y, dtype=dtype, order="C",
+                                 accept_sparse="csr", y_numeric=y_numeric,
+                                 multi_output=multi_output, reset=reset)
+    except (TypeError, ValueError) as exc:
+        raise _name_the_culprit(exc, estimator, X, y, dtype, y_numeric) from None
+    if y_numeric:
+        y = _numeric_target(y, X.dtype)
+    if reset and (getattr(estimator, "eta0", None) == "auto"
+                  or getattr(estimator, "scale_features", False)):
+        _check_magnitude(X)
+    return _without_duplicates(_kernel_ready(X)), y
+
+
+class _named:
+    """Context manager: a TypeError/ValueError raised inside names ``name``."""
+
+    def __init__(self, name):
+        self.name = name
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, kind, exc, tb):
+        if exc is not None and kind in (TypeError, ValueError):
+            raise _prefixed(exc, self.name) from None
+        return False
+
+
+def _prefixed(exc, name):
+    """``exc`` (a TypeError/ValueError, not a subclass: those keep their own
+    type and message) with a message that names ``name``."""
+    message = str(exc)
+    if type(exc) not in (TypeError, ValueError) or _names(message, name):
+        return exc
+    return type(exc)(f"{name}: {message}")
+
+
+def _name_the_culprit(exc, estimator, X, y, dtype, y_numeric):
+    """The error of validating X and y together, naming the argument at
+    fault when its message does not: both when their lengths differ, X if
+    X alone fails scikit-learn's check, y if y alone does, else X (its
+    feature names or count)."""
+    message = str(exc)
+    if _names(message, "X") or _names(message, "y"):
+        return exc
+    if "inconsistent numbers of samples" in message:
+        return _prefixed(exc, "X and y")
+    for name, value, kwargs in (
+            ("X", X, dict(accept_sparse="csr", dtype=dtype, order="C")),
+            ("y", y, dict(ensure_2d=False, dtype=np.float64 if y_numeric else None))):
+        try:
+            with _quiet_fp():
+                check_array(value, estimator=estimator, input_name=name, **kwargs)
+        except (TypeError, ValueError):
+            return _prefixed(exc, name)
+    return _prefixed(exc, "X")
+
+
+def _names(message, name):
+    return re.search(rf"(^|\W){re.escape(name)}(\W|$)", message) is not None
+
+
+def _quiet_fp():
+    """scikit-learn's finiteness check first sums X; on large finite values
+    (float32 near its maximum) the sum overflows and NumPy warns about it
+    although nothing is wrong (the exact check that follows decides)."""
+    return np.errstate(over="ignore", invalid="ignore")
+
+
+def _numeric_target(y, dtype):
+    """A regression target as numbers that X's dtype can hold."""
+    if y.dtype.kind not in "biuf":
+        try:
+            y = y.astype(np.float64)
+        except (TypeError, ValueError) as exc:
+            raise ValueError(
+                f"y must be numeric for a regressor; could not convert it to float: "
+                f"{exc}") from None
+    limit = np.finfo(dtype).max
+    if y.size and dtype != y.dtype and np.abs(y).max() > limit:
+        raise ValueError(
+            f"y has values up to {np.abs(y).max():.3g}, beyond the range of X's dtype "
+            f"{np.dtype(dtype).name} (the target is trained in X's dtype); pass X as "
+            f"float64 or rescale y.")
+    return y
+
+
+def _check_magnitude(X):
+    """float64 X whose squared entries sum past MAX_SQUARED_SUM cannot be
+    trained: its curvature (the step size's scale) overflows.  One pass,
+    no copy (float32 data, at most ~3.4e38, squares safely in float64)."""
+    if X.dtype != np.float64:
+        return
+    values = X.data if sp.issparse(X) else X.reshape(-1)
+    with _quiet_fp():
+        squared = float(np.dot(values, values))
+    if not squared <= MAX_SQUARED_SUM:
+        raise ValueError(
+            f"X is too large in magnitude to train on: its entries reach "
+            f"{max(values.max(), -values.min()):.3g} and the sum of their squares, "
+            f"{squared:.3g}, is beyond what float64 can square safely "
+            f"({MAX_SQUARED_SUM:.3g}; the step size is 1/(curvature ~ sum of squares)). "
+            f"Rescale X, e.g. with sklearn.preprocessing.StandardScaler.")
+
+
+def _without_duplicates(X):
+    """CSR training data with an index stored twice in a row (valid for
+    scipy, which reads the entries as their sum) as a copy with the
+    duplicates summed: the kernels' lazy per-sample updates (adaptive
+    optimizers, momentum, clip_norm's row norm) visit each stored entry as
+    a coordinate of its own, and would train a different model than on the
+    matrix the entries sum to.  A canonical matrix (sorted, no duplicates:
+    scipy's O(nnz) check) is used as it is; an unsorted one without
+    duplicates too (the sorted copy that tells is dropped)."""
+    if not sp.issparse(X) or X.has_canonical_format:
+        return X
+    summed = X.copy()
+    summed.sum_duplicates()
+    return summed if summed.nnz != X.nnz else X
+
+
+def _kernel_ready(X):
+    """CSR X whose storage the kernels cannot read as it is (indices and
+    indptr of different or other integer dtypes, non-contiguous arrays) as
+    an equivalent CSR matrix that they can (a copy; the caller's X is never
+    modified); anything else unchanged."""
+    if not sp.issparse(X):
+        return X
+    index_dtype = np.result_type(X.indices.dtype, X.indptr.dtype)
+    index_dtype = np.int32 if index_dtype in (np.int8, np.int16, np.int32, np.uint8,
+                                              np.uint16) else np.int64
+    if (X.indices.dtype == X.indptr.dtype == index_dtype and X.data.flags.c_contiguous
+            and X.indices.flags.c_contiguous and X.indptr.flags.c_contiguous):
+        return X
+    out = X.copy()
+    out.data = np.ascontiguousarray(X.data)
+    out.indices = np.ascontiguousarray(X.indices, dtype=index_dtype)
+    out.indptr = np.ascontiguousarray(X.indptr, dtype=index_dtype)
+    return out
