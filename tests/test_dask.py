@@ -125,6 +125,27 @@ def test_exact_on_float32_chunks_gives_float32_coefficients(client):
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-5)
 
 
+def test_sample_weights_and_balanced_class_weights_equal_the_in_memory_fit(client):
+    X, y = make_data("multi")
+    sw = np.random.default_rng(1).uniform(0.0, 2.0, N)
+    params = dict(alpha=1e-3, class_weight="balanced", tol=1e-10)
+    reference = descend.LogisticRegression(**params).fit(X, y, sample_weight=sw)
+    Xd, yd = as_dask(X, y)
+    model = ddk.LogisticRegression(**params).fit(Xd, yd,
+                                                 sample_weight=da.from_array(sw, chunks=CHUNK))
+    np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-8)
+    np.testing.assert_allclose(model.intercept_, reference.intercept_, atol=1e-8)
+
+
+def test_a_diverging_local_fit_raises_and_keeps_the_last_average(client):
+    X, y = make_data("binary")
+    model = ddk.LogisticRegression(alpha=1e-3, mode="local_sgd", batch_size=32,
+                                   optimizer="sgd", eta0=1e8, tol=None, max_iter=5)
+    with pytest.raises(descend.DivergenceError, match="Local SGD diverged in round 1"):
+        model.fit(*as_dask(X, y))
+    assert np.all(np.isfinite(model.coef_)) and model.history_.stop_reason == "diverged"
+
+
 def test_dataframe_input_keeps_feature_names_and_predicts_lazily(client):
     X, y = make_data("binary")
     columns = [f"f{j}" for j in range(P)]
@@ -259,13 +280,26 @@ def test_rounds_record_compute_communication_and_small_traffic(client):
     rounds = model.rounds_
     frame = rounds.to_frame()
     assert list(frame.columns) == rounds.columns
-    assert len(rounds) == model.n_iter_ + 1 + 1 + (  # setup, first pass, line searches
-        int(model.history_["updates"][-1]) - model.n_iter_)
+    # the setup round (weights, moments and the first pass at zero), then one
+    # round per pass of the iterations (history_'s "updates")
+    assert len(rounds) == 1 + int(model.history_["updates"][-1])
+    assert list(rounds["kind"]) == [2] + [0] * (len(rounds) - 1)
     np.testing.assert_allclose(rounds["compute_seconds"] + rounds["communication_seconds"],
                                rounds["wall_seconds"], atol=1e-12)
     assert np.all(rounds["compute_seconds"] > 0)
     # O(n_features) per round: far below the data's 3.2 MB
     assert rounds["client_bytes"].max() < 64 * (P + 1) * 8 * 8
+
+
+def test_many_chunks_reduce_on_the_workers_to_the_same_bits(client, monkeypatch):
+    from descend._dask import _rounds
+
+    X, y = make_data("binary")
+    grouped = ddk.LogisticRegression(alpha=1e-3, tol=1e-10).fit(*as_dask(X, y))
+    monkeypatch.setattr(_rounds, "GATHER_CHUNKS", 4)  # 8 chunks: a task each, a tree
+    tree = ddk.LogisticRegression(alpha=1e-3, tol=1e-10).fit(*as_dask(X, y))
+    np.testing.assert_array_equal(tree.coef_, grouped.coef_)
+    np.testing.assert_array_equal(tree.history_["objective"], grouped.history_["objective"])
 
 
 def worker_pids(client):

@@ -71,6 +71,13 @@ def combine(*parts):
     return total
 
 
+def run_group(func, chunks, args, shared):
+    """``func(chunk, *args[i], **shared)`` for several chunks of one worker in
+    one task (a task per chunk costs the scheduler a round trip each); the
+    Parts come back one per chunk, for the client to add in chunk order."""
+    return [func(chunk, *a, **shared) for chunk, a in zip(chunks, args)]
+
+
 def _worker_address():
     try:
         from distributed import get_worker
@@ -97,6 +104,18 @@ class Chunk:
     settings: object
     #: certificate scratch per problem, reused from round to round
     work: dict = field(default_factory=dict)
+
+    def __sizeof__(self):
+        """The bytes of the arrays it holds (X once: its problems share it),
+        so that Dask's memory manager counts a chunk at its size."""
+        arrays = {}
+        for problem in self.problems:
+            X = problem.X
+            for a in ((X.data, X.indices, X.indptr) if sp.issparse(X) else (X,)):
+                arrays[id(a)] = a.nbytes
+            arrays[id(problem.y)] = problem.y.nbytes
+            arrays[id(problem.sample_weight)] = problem.sample_weight.nbytes
+        return object.__sizeof__(self) + sum(arrays.values())
 
 
 def prepare(template, X, y, sample_weight, dtype, n_features, partial):
@@ -143,12 +162,38 @@ class Moments:
         return Moments(*head, mean, m2)
 
 
-def moments(chunk, with_columns):
-    """Each problem's Moments over this chunk (the weights alone unless
-    ``with_columns``)."""
+@dataclass
+class Setup:
+    """What the first round learns of a problem: its Moments, and the
+    certificate Sums of a first pass at the all-zero model (or None)."""
+
+    moments: Moments
+    sums: object = None
+
+    def __add__(self, other):
+        sums = None if self.sums is None else self.sums + other.sums
+        return Setup(self.moments + other.moments, sums)
+
+
+def setup(chunk, with_columns, first_pass):
+    """Each problem's Setup over this chunk: the weights, and the column
+    moments when ``with_columns``; with ``first_pass`` also the pass at the
+    all-zero model where a fit from zeros starts (saving it a round)."""
     n_threads = chunk.settings.n_threads if chunk.settings else 1
-    return _timed(chunk, lambda: Each(_moments(problem, with_columns, n_threads)
-                                      for problem in chunk.problems))
+
+    def compute():
+        out = []
+        for problem in chunk.problems:
+            sums = None
+            if first_pass:
+                p = problem.X.shape[1]
+                sums = pass_sums(problem.X, problem.y, problem.sample_weight,
+                                 np.zeros((problem.n_outputs, p)), np.zeros(problem.n_outputs),
+                                 problem.loss, problem.epsilon, n_threads)[0]
+            out.append(Setup(_moments(problem, with_columns, n_threads), sums))
+        return Each(out)
+
+    return _timed(chunk, compute)
 
 
 def _moments(problem, with_columns, n_threads):

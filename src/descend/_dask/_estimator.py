@@ -28,7 +28,7 @@ from .._params import store_parameters
 from .._problem import warn_not_converged
 from .._validation import NONE, Interval, Options
 from . import _exact, _local
-from ._chunks import moments
+from ._chunks import setup
 from ._collection import blocks, is_dask, labels, prepare_chunks
 from ._record import SETUP, Recorder, Rounds
 from ._rounds import Interrupted, Session, run_interruptibly
@@ -139,15 +139,13 @@ class DaskMixin:
         if self.mode == "local_sgd":
             _check_local(settings, type(self).__name__)
 
-        def start(session, recorders, specs, setup):
-            outputs = [n_outputs for _, n_outputs in specs]
-            coef, intercept = self._initial_coefficients(sum(outputs), data.n_features,
-                                                         coef_init, intercept_init)
-            bounds = np.cumsum([0] + outputs)
-            return ([coef[a:b] for a, b in zip(bounds[:-1], bounds[1:])],
-                    [intercept[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
+        def start(recorders, outputs):
+            return _per_problem(*self._initial_coefficients(
+                sum(outputs), data.n_features, coef_init, intercept_init), outputs)
 
-        return self._run(client, data, template, settings, start, partial=False)
+        from_zero = coef_init is None and intercept_init is None and not (
+            self.warm_start and hasattr(self, "coef_"))
+        return self._run(client, data, template, settings, start, False, from_zero)
 
     def _partial_fit_dask(self, X, y, classes=None, sample_weight=None):
         self._check_params()
@@ -167,27 +165,23 @@ class DaskMixin:
             partial_fit_labels(self, known[:0], classes, first)
         template = self._template(None)
         settings = self._settings(_stub(data), partial=True)
+        settings.keep_best = False  # as the parent's partial_fit
 
-        def start(session, recorders, specs, setup):
-            outputs = [n_outputs for _, n_outputs in specs]
+        def start(recorders, outputs):
+            """The last local state, or the current coefficients, or zeros."""
             state = getattr(self, "_dask_local", None)
             if state is not None and [r.W.shape[0] for r in state.replicas] == outputs:
                 for recorder, history in zip(recorders, state.histories):
                     recorder.history = history
                 return state
-            coef = intercept = None
             if hasattr(self, "coef_"):
-                coef, intercept = self._current_coefficients(sum(outputs))
-            else:
-                coef, intercept = np.zeros((sum(outputs), data.n_features)), np.zeros(
-                    sum(outputs))
-            bounds = np.cumsum([0] + outputs)
-            return ([coef[a:b] for a, b in zip(bounds[:-1], bounds[1:])],
-                    [intercept[a:b] for a, b in zip(bounds[:-1], bounds[1:])])
+                return _per_problem(*self._current_coefficients(sum(outputs)), outputs)
+            return _per_problem(np.zeros((sum(outputs), data.n_features)),
+                                np.zeros(sum(outputs)), outputs)
 
-        return self._run(client, data, template, settings, start, partial=True)
+        return self._run(client, data, template, settings, start, True, False)
 
-    def _run(self, client, data, template, settings, start, partial):
+    def _run(self, client, data, template, settings, start, partial, from_zero):
         """Prepare the chunks, run the mode (partial_fit: one round of local
         epochs), store the fitted attributes; Ctrl-C on the client stops
         the fit between polls, keeps what it learnt, and re-raises."""
@@ -198,7 +192,7 @@ class DaskMixin:
             session = Session(client, prepare_chunks(client, data, template, partial), stop,
                               self.round_timeout)
             try:
-                return self._train(session, settings, mode, start, partial)
+                return self._train(session, settings, mode, start, partial, from_zero)
             finally:
                 session.close()
 
@@ -221,24 +215,28 @@ class DaskMixin:
             warn_not_converged(self.history_, settings, stacklevel=5)
         return self
 
-    def _train(self, session, settings, mode, start, partial):
+    def _train(self, session, settings, mode, start, partial, from_zero):
         """The setup round, then the mode; returns (results, Rounds,
-        LocalState or None, stop reason)."""
+        LocalState or None, stop reason).  ``from_zero``: the fit starts
+        from the all-zero model (the setup round makes its first pass)."""
         setup_recorder = Recorder(settings, problem=-1)
         fit_start = setup_recorder.start
         with_columns = mode == "exact" or (settings.scale_features and not (
             partial and getattr(self, "_dask_local", None) is not None))
-        total, stats = session.round(moments, with_columns=with_columns)
+        total, stats = session.round(setup, with_columns=with_columns,
+                                     first_pass=mode == "exact" and from_zero)
         if total is None:
             raise ValueError("X has no rows: every block of the Dask input is empty.")
         setup_recorder.round(stats, SETUP, epoch=0)
+        first_sums = [s.sums for s in total]
+        total = [s.moments for s in total]
         specs = [(m.loss, m.n_outputs) for m in total]
         recorders = [Recorder(settings, problem=c if len(total) > 1 else 0, start=fit_start)
                      for c in range(len(total))]
-        initial = start(session, recorders, specs, total)
+        initial = start(recorders, [n_outputs for _, n_outputs in specs])
         if mode == "exact":
             results, reasons = self._exact(session, settings, specs, total, initial,
-                                           recorders)
+                                           recorders, first_sums)
             state, reason = None, _first_reason(reasons)
         else:
             state = initial if isinstance(initial, _local.LocalState) else _local.start(
@@ -255,7 +253,7 @@ class DaskMixin:
             state.histories = [r.history for r in recorders]
         return results, _merge_rounds([setup_recorder, *recorders]), state, reason
 
-    def _exact(self, session, settings, specs, moments_, initial, recorders):
+    def _exact(self, session, settings, specs, moments_, initial, recorders, first_sums):
         """Mode "exact" for each problem (one-vs-rest classes at once, in
         client threads)."""
         method = _exact_method(settings)
@@ -267,7 +265,8 @@ class DaskMixin:
         def one(c):
             loss, n_outputs = specs[c]
             return _exact.solve(session, c, exact_settings, method, loss, n_outputs,
-                                moments_[c], coefs[c], intercepts[c], recorders[c])
+                                moments_[c], coefs[c], intercepts[c], recorders[c],
+                                first_sums[c])
 
         if len(specs) == 1:
             outcomes = [one(0)]
@@ -508,6 +507,14 @@ class DaskClassifier(DaskMixin):
             for Dask input.
         """
         return self._predict_with("predict_log_proba", X)
+
+
+def _per_problem(coef, intercept, outputs):
+    """Stacked coefficients (sum(outputs), p) and intercepts split into each
+    problem's."""
+    bounds = np.cumsum([0, *outputs])
+    pairs = list(zip(bounds[:-1], bounds[1:]))
+    return [coef[a:b] for a, b in pairs], [intercept[a:b] for a, b in pairs]
 
 
 def _apply(block, model, name):

@@ -36,16 +36,22 @@ def scaling_of(moments, n_features, enabled=True):
 
 
 def objective(session, index, settings, n_outputs, n_features, moments, recorder,
-              precondition):
+              precondition, at_zero=None):
     """The Objective of problem ``index`` over the cluster's chunks.  z is
     standardised as in memory: by the problem's own scaling with
-    scale_features, else by a preconditioner (or not at all)."""
+    scale_features, else by a preconditioner (or not at all).  ``at_zero``:
+    the Sums of a pass at the all-zero model already made (used once)."""
     if settings.scale_features or not precondition:
         std = scaling_of(moments, n_features, settings.scale_features)
     else:
         std = _fullbatch.preconditioner(scaling_of(moments, n_features), settings)
 
+    prefetched = [at_zero]
+
     def sums(W, b):
+        if prefetched[0] is not None and not (W.any() or b.any()):
+            total, prefetched[0] = prefetched[0], None
+            return total
         total, stats = session.round(certificate_pass, index=index, coefficients=(W, b))
         recorder.round(stats, PASS)
         return total
@@ -68,14 +74,15 @@ def line_search_step(settings, loss, moments):
 
 
 def solve(session, index, settings, method, loss, n_outputs, moments, coef, intercept,
-          recorder):
+          recorder, at_zero=None):
     """Problem ``index`` from the raw model (coef, intercept) by ``method``
     ("lbfgs", "agd" or "line_search") over exact passes on the cluster;
     returns (Result, stop reason).  An interrupt from the client ends it
-    with the last point's coefficients and the reason "interrupted"."""
+    with the last point's coefficients and the reason "interrupted".
+    ``at_zero``: the Sums of the setup round's pass at the all-zero model."""
     n_features = coef.shape[1]
     obj = objective(session, index, settings, n_outputs, n_features, moments, recorder,
-                    precondition=method != "line_search")
+                    method != "line_search", at_zero)
     fit_scaling = scaling_of(moments, n_features, settings.scale_features)
     monitor = Monitor(settings, loss, n_outputs, n_features)
     gap_rule = settings.stopping == "gap" and settings.tol is not None

@@ -92,6 +92,7 @@ def run(session, settings, specs, moments, state, max_epochs, average_every, see
         start_norms = [float(np.linalg.norm(_certify(obj, rep).grad))
                        for obj, rep in zip(certifiers, state.replicas)]
     certified = [False] * len(specs)
+    best = [(np.inf, None)] * len(specs)  # keep_best: (objective, replica)
     done, reason = 0, "max_iter"
     try:
         while done < max_epochs:
@@ -126,6 +127,8 @@ def run(session, settings, specs, moments, state, max_epochs, average_every, see
                     certified[c] = converged(certifiers[c], point, start_norms[c],
                                              settings.tol)
                 callback |= recorders[c].add(epoch=state.n_epochs, **record)
+                if settings.keep_best and record["objective"] < best[c][0]:
+                    best[c] = (record["objective"], replica)
                 stops.append(monitors[c].stop(record["objective"]))
                 # the "adaptive" schedule's step, as the rule left it
                 replica.scalars[SC.SC_ETA_ADAPTIVE] = monitors[c].eta_adaptive
@@ -142,6 +145,8 @@ def run(session, settings, specs, moments, state, max_epochs, average_every, see
         reason = "interrupted"
     for recorder in recorders:
         recorder.history.stop_reason = reason
+    if settings.keep_best:  # report the best round's model (and continue from it)
+        state.replicas = [kept or last for (_, kept), last in zip(best, state.replicas)]
     return results(state, settings, recorders, certified), reason
 
 

@@ -1,12 +1,15 @@
 """The client's side of a round on a Dask cluster.
 
-A round sends one task per chunk; the scheduler runs it where the chunk
-lives.  The chunks' Parts are added in a tree of ``combine`` tasks on the
-workers (SPLIT_EVERY parts per task, in chunk order, so the total does not
-depend on where the tasks ran), and the client fetches the one total:
-O(K p) numbers, never rows.  Small arguments (coefficients) travel inside
-the tasks; larger ones are scattered once per round and fetched by the
-workers from each other.
+A round runs a function on every chunk where the chunk lives and adds up
+the chunks' Parts, always in chunk order, so the total does not depend on
+where the tasks ran.  Up to GATHER_CHUNKS chunks, one task per worker
+thread runs over the chunks its worker holds (one scheduler round trip per
+thread, not per chunk) and the client adds the chunks' parts: O(K p)
+numbers per chunk, never rows.  Beyond it, one task per chunk, and a tree
+of ``combine`` tasks on the workers (SPLIT_EVERY parts each) leaves the
+client one total.  Small arguments (coefficients) travel inside the tasks;
+larger ones are scattered once per round and fetched by the workers from
+each other.
 
 Waiting never hangs.  The client polls the round's result and stops
 
@@ -28,8 +31,12 @@ from concurrent.futures import CancelledError
 
 import numpy as np
 
-from ._chunks import combine
+from ._chunks import combine, run_group
 
+#: up to this many chunks, a round runs one task per worker thread (over the
+#: chunks that worker holds) and the client adds the chunks' parts; beyond
+#: it, one task per chunk and a tree of reduction tasks on the workers
+GATHER_CHUNKS = 64
 #: parts added by one reduction task
 SPLIT_EVERY = 8
 #: shared arguments larger than this are scattered, not embedded in each task
@@ -94,7 +101,7 @@ class Session:
 
     def round(self, func, *per_chunk, **shared):
         """``func(chunk, *per_chunk[i], **shared)`` for every chunk i, added up
-        on the workers; returns (the total Part's value, RoundStats)."""
+        in chunk order; returns (the total Part's value, RoundStats)."""
         start = time.perf_counter()
         size = nbytes(shared)
         n = len(self.chunks)
@@ -102,6 +109,53 @@ class Session:
         if scattered:
             shared = {name: self.client.scatter(value, hash=False)
                       for name, value in shared.items()}
+        if n <= GATHER_CHUNKS:
+            args = list(zip(*per_chunk)) if per_chunk else [()] * n
+            part, received, tasks = self._grouped(func, args, shared)
+        else:
+            part, received, tasks = self._tree(func, per_chunk, shared)
+        sent = size if scattered else size * tasks
+        stats = RoundStats(time.perf_counter() - start, max(part.seconds.values(), default=0.0),
+                           sent + received)
+        return part.value, stats
+
+    def _groups(self):
+        """Chunk indices per task: the chunks each worker holds, dealt among
+        its threads; a chunk not in memory yet is a task of its own."""
+        where = self.client.who_has(self.chunks)
+        threads = self.client.nthreads()
+        held = {}
+        for i, future in enumerate(self.chunks):
+            holders = where.get(future.key) or ()
+            held.setdefault(holders[0] if holders else i, []).append(i)
+        groups = []
+        for holder, indices in held.items():
+            k = min(len(indices), max(1, threads.get(holder, 1)))
+            groups += [indices[j::k] for j in range(k)]
+        return groups
+
+    def _grouped(self, func, args, shared):
+        """One task per group of chunks; the client adds the chunks' parts."""
+        groups = self._groups()
+        futures = [self.client.submit(run_group, func, [self.chunks[i] for i in group],
+                                      [args[i] for i in group], shared, pure=False)
+                   for group in groups]
+        try:
+            lists = self.wait(futures)
+        finally:
+            _release(futures)
+        parts = [None] * len(self.chunks)
+        for group, values in zip(groups, lists):
+            for i, part in zip(group, values):
+                parts[i] = part
+        received = nbytes([p.value for p in parts])
+        while len(parts) > 1:  # the association of the workers' tree: the same bits
+            parts = [combine(*parts[i:i + SPLIT_EVERY])
+                     for i in range(0, len(parts), SPLIT_EVERY)]
+        return parts[0], received, len(futures)
+
+    def _tree(self, func, per_chunk, shared):
+        """One task per chunk, added SPLIT_EVERY at a time on the workers."""
         futures = self.client.map(func, self.chunks, *per_chunk, pure=False, **shared)
         level, spawned = futures, list(futures)
         while len(level) > 1:
@@ -109,33 +163,25 @@ class Session:
                      for i in range(0, len(level), SPLIT_EVERY)]
             spawned += level
         try:
-            part = self.wait(level[0])
+            part = self.wait(level)[0]
         finally:
             _release(spawned)
-        sent = size if scattered else size * n
-        stats = RoundStats(time.perf_counter() - start, max(part.seconds.values(), default=0.0),
-                           sent + nbytes(part.value))
-        return part.value, stats
+        return part, nbytes(part.value), len(futures)
 
-    def wait(self, future):
-        """The future's result, waiting in short polls (see the module
+    def wait(self, futures):
+        """The futures' results, waiting in short polls (see the module
         docstring for when it gives up)."""
-        start = last_seen = time.monotonic()
-        last_check = start
+        from distributed import wait
+
+        start = last_seen = last_check = time.monotonic()
         while True:
             if self.stop.is_set():
                 raise Interrupted
             try:
-                return future.result(timeout=POLL_SECONDS)
+                wait(futures, timeout=POLL_SECONDS)
+                break
             except TimeoutError:
                 pass
-            except CancelledError as exc:
-                raise RoundFailed(
-                    f"a round of the fit was cancelled on the cluster ({exc}); was the "
-                    f"client or the scheduler restarted?") from exc
-            except Exception as exc:
-                _raise_if_lost_worker(exc)
-                raise
             now = time.monotonic()
             if self.timeout is not None and now - start > self.timeout:
                 raise TimeoutError(
@@ -150,6 +196,18 @@ class Session:
                     raise RoundFailed(
                         f"the Dask cluster has had no worker for {NO_WORKER_SECONDS:.0f} s; "
                         f"the fit stopped. Start workers (or a new cluster) and fit again.")
+        try:
+            return self.client.gather(futures)
+        except CancelledError as exc:
+            raise RoundFailed(
+                f"a round of the fit was cancelled on the cluster ({exc}): data it "
+                f"needs was lost and cannot be recomputed (e.g. arrays put on a "
+                f"worker that died with client.scatter: build the Dask collection "
+                f"from a graph, e.g. da.from_array or dd.read_parquet, to make it "
+                f"recomputable), or the client lost its scheduler.") from exc
+        except Exception as exc:
+            _raise_if_lost_worker(exc)
+            raise
 
 
 def _release(futures):
