@@ -431,6 +431,21 @@ def test_no_client_is_a_clear_error(monkeypatch):
         ddk.LogisticRegression().fit(Xd, yd)
 
 
+def test_the_dask_benchmark_runs_quick():
+    """benchmarks/dask_compare.py --quick (its own cluster), so it cannot rot."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    script = Path(__file__).resolve().parents[1] / "benchmarks" / "dask_compare.py"
+    result = subprocess.run([sys.executable, str(script), "--quick", "--repeats", "1",
+                             "--solvers", "lbfgs"], capture_output=True, text=True,
+                            timeout=240, cwd=script.parent)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "| descend.dask exact |" in result.stdout
+    assert "descend.dask exact / descend in memory" in result.stdout
+
+
 def test_estimator_protocol(client):
     from sklearn.base import clone
 
