@@ -76,10 +76,6 @@ _ZERO_VALIDATION_WEIGHT_MESSAGE = (
     "descend rejects all-zero sample_weight before any split, naming it ('sample_weight "
     "sums to zero; at least one weight must be positive'; the validation-set message "
     "is raised when only the held-out rows weigh zero)")
-_EARLY_STOPPING_ITERATIONS = (
-    "early_stopping, n_iter_no_change=100: expects n_iter_ < 120; descend's slowest "
-    "one-vs-rest class stops at 148 (its shuffle order and validation split differ "
-    "from scikit-learn's)")
 
 EXPECTED_FAILURES: dict[str, str] = {
     "test_late_onset_averaging_reached[SparseSGDClassifier]": _SPARSE_INTERCEPT_DECAY,
@@ -90,5 +86,4 @@ EXPECTED_FAILURES: dict[str, str] = {
     "test_sgd_averaged_partial_fit[SparseSGDRegressor]": _SPARSE_INTERCEPT_DECAY,
     "test_average_sparse[SparseSGDRegressor]": _SPARSE_INTERCEPT_DECAY,
     "test_sgd_error_on_zero_validation_weight": _ZERO_VALIDATION_WEIGHT_MESSAGE,
-    "test_multi_thread_multi_class_and_early_stopping": _EARLY_STOPPING_ITERATIONS,
 }

@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -55,6 +56,26 @@ def one_error_line(result, *fragments):
 
 def metric(name, stdout):
     return float(re.search(rf"held-out {name}: (-?[\d.]+)", stdout).group(1))
+
+
+def saved(path):
+    """(estimator, the command's extra) of a model file of 'descend train --out'."""
+    import descend
+
+    estimator, extra = descend.load_model(path, return_extra=True)
+    return estimator, extra["descend_cli"]
+
+
+def standardise(saved_cli, X):
+    """StandardScaler.transform with the saved mean_ and scale_ (what
+    'descend train' fitted), to check that predict applies it bit for bit."""
+    from sklearn.preprocessing import StandardScaler
+
+    scaler = StandardScaler()
+    scaler.mean_, scaler.scale_ = saved_cli["scaler"]["mean"], saved_cli["scaler"]["scale"]
+    scaler.var_, scaler.n_features_in_ = scaler.scale_ ** 2, X.shape[1]
+    scaler.n_samples_seen_ = 1
+    return scaler.transform(X)
 
 
 def test_console_script_is_installed():
@@ -202,15 +223,13 @@ def test_train_npz_single_array_target_index(files):
 
 
 def test_train_svmlight_and_predict(files, tmp_path, capsys):
-    import joblib
-
-    model = tmp_path / "model.joblib"
+    model = tmp_path / "model.descend"
     result = run("train", str(files["data.svm"]), "--quiet", "--out", str(model))
     assert result.returncode == 0, result.stderr
     assert "LogisticRegression on " in result.stdout
     # the CSR matrix is fitted as it is, standardised inside the solver
     assert ", standardised inside the solver)" in result.stdout
-    assert joblib.load(model)["sparse_input"] is True
+    assert saved(model)[1]["sparse_input"] is True
     assert metric("accuracy", result.stdout) > 0.85
     # the model on the same rows, from the svmlight file and from an npz
     outputs = []
@@ -239,7 +258,7 @@ def test_csv_without_pandas_reads_the_same(files, capsys, monkeypatch):
 
 
 def test_out_and_predict_round_trip(files, tmp_path):
-    model, pred = tmp_path / "model.joblib", tmp_path / "pred.csv"
+    model, pred = tmp_path / "model.descend", tmp_path / "pred.csv"
     result = run("train", str(files["class.csv"]), "--target", "label", "--quiet",
                  "--out", str(model))
     assert result.returncode == 0, result.stderr
@@ -255,25 +274,22 @@ def test_out_and_predict_round_trip(files, tmp_path):
     np.testing.assert_allclose(proba.sum(axis=1), 1.0, rtol=1e-12)
     assert np.array_equal(predicted, np.where(proba[:, 1] > 0.5, "yes", "no"))
     assert np.mean(predicted == files["labels"]) > 0.85
-    import joblib
-    bundle = joblib.load(model)
-    assert bundle["feature_names"] == ["height", "weight", "age"]
-    assert bundle["scaler"] is not None and bundle["target"] == "label"
+    _, cli = saved(model)
+    assert list(cli["feature_names"]) == ["height", "weight", "age"]
+    assert cli["scaler"] is not None and cli["target"] == "label"
 
 
 def test_predict_regression_matches_the_estimator(files, tmp_path, capsys):
-    import joblib
-
-    model = tmp_path / "reg.joblib"
+    model = tmp_path / "reg.descend"
     code, out, err = in_process(capsys, "train", files["reg.csv"], "--quiet", "--out", model)
     assert code == 0, err
     code, out, err = in_process(capsys, "predict", model, files["reg.csv"])
     assert code == 0, err
     rows = list(csv.reader(out.splitlines()))
     assert rows[0] == ["prediction"]
-    bundle = joblib.load(model)
+    estimator, cli = saved(model)
     X = np.loadtxt(files["reg.csv"], delimiter=",", skiprows=1)[:, :3]
-    expected = bundle["estimator"].predict(bundle["scaler"].transform(X))
+    expected = estimator.predict(standardise(cli, X))
     np.testing.assert_array_equal(np.array(rows[1:], dtype=float).ravel(), expected)
 
 
@@ -349,6 +365,92 @@ def test_parquet(files, tmp_path, capsys):
 
 
 # --------------------------------------------------------------------------
+# model files: descend's format, models saved from Python, old pickles
+
+
+def legacy_bundle(path, estimator, scaler):
+    """A version-1 model file, as descend 0.1.0's 'train --out' wrote it."""
+    import joblib
+
+    joblib.dump({"format": "descend-model", "format_version": 1,
+                 "descend_version": "0.1.0", "task": "classification",
+                 "estimator": estimator, "scaler": scaler,
+                 "feature_names": ["height", "weight", "age"], "named_features": True,
+                 "target": "label", "target_index": 1, "n_columns": 4,
+                 "sparse_input": False}, path)
+
+
+def test_old_pickle_models_load_only_with_allow_pickle(files, tmp_path, capsys):
+    from sklearn.preprocessing import StandardScaler
+
+    model = tmp_path / "model.descend"
+    code, out, err = in_process(capsys, "train", files["class.csv"], "--target", "label",
+                                "--quiet", "--out", model)
+    assert code == 0, err
+    code, expected, err = in_process(capsys, "predict", model, files["class.csv"])
+    assert code == 0 and err == "", err
+    # the same estimator and scaler in an old joblib bundle
+    estimator, cli = saved(model)
+    scaler = StandardScaler()
+    scaler.mean_, scaler.scale_ = cli["scaler"]["mean"], cli["scaler"]["scale"]
+    scaler.var_, scaler.n_features_in_, scaler.n_samples_seen_ = scaler.scale_ ** 2, 3, 1
+    old = tmp_path / "old.joblib"
+    legacy_bundle(old, estimator, scaler)
+
+    result = run("predict", str(old), str(files["class.csv"]))
+    line = one_error_line(result, "old.joblib: is a pickle", "--allow-pickle",
+                          "can run any code")
+    assert result.stdout == "", line
+    result = run("predict", str(old), str(files["class.csv"]), "--allow-pickle")
+    assert result.returncode == 0, result.stderr
+    assert result.stdout == expected
+    warning, = result.stderr.splitlines()
+    assert warning.startswith("descend predict: warning: loading ") and "trust" in warning
+
+
+def test_predict_with_a_model_saved_from_python(files, tmp_path, capsys):
+    """A model saved by descend.save_model (no standardisation, fitted on a
+    DataFrame) matches the file's columns by name."""
+    import pandas as pd
+
+    import descend
+
+    frame = pd.read_csv(files["class.csv"])
+    X, y = frame[["age", "height", "weight"]], frame["label"]
+    model = descend.LogisticRegression(scale_features=True).fit(X, y)
+    path = tmp_path / "python.descend"
+    descend.save_model(model, path)
+    code, out, err = in_process(capsys, "predict", path, files["class.csv"])
+    assert code == 0, err
+    # one note, and no warning about the ndarray the columns were matched into
+    assert err == ("descend predict: note: ignored column(s) the model was not trained "
+                   "on: 'label'\n")
+    rows = list(csv.reader(out.splitlines()))
+    assert rows[0] == ["prediction", "proba_no", "proba_yes"]
+    assert [row[0] for row in rows[1:]] == model.predict(X).tolist()
+    # the command reads C-ordered rows (a DataFrame's columns are F-ordered, and
+    # the order changes the last bits of X @ coef_)
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "X does not have valid feature names")
+        expected = model.predict_proba(np.ascontiguousarray(X))
+    np.testing.assert_array_equal(np.array([row[1:] for row in rows[1:]], dtype=float),
+                                  expected)
+
+
+def test_svmlight_feature_limit_and_max_features(tmp_path, capsys):
+    path = tmp_path / "wide.svm"
+    path.write_text("1 1:1 50:2\n0 2:1 3:1\n1 1:2\n0 3:2\n")
+    code, out, err = in_process(capsys, "train", path, "--max-features", "10",
+                                "--test-size", "0", "--quiet")
+    assert code == 2 and len(err.splitlines()) == 1, err
+    assert "row 1's feature index implies 50 features, more than the 10 allowed by " \
+           "--max-features" in err
+    code, out, err = in_process(capsys, "train", path, "--test-size", "0", "--quiet")
+    assert code == 0, err
+    assert "50 features" in out
+
+
+# --------------------------------------------------------------------------
 # the sgd models (SGDClassifier, SGDRegressor)
 
 
@@ -359,7 +461,7 @@ def epoch_numbers(stdout):
 def test_sgd_classifier_csv_hinge_then_predict(files, tmp_path):
     """The default loss (hinge) gives no probabilities: accuracy only, and
     predictions without proba_ columns."""
-    model, pred = tmp_path / "hinge.joblib", tmp_path / "pred.csv"
+    model, pred = tmp_path / "hinge.descend", tmp_path / "pred.csv"
     result = run("train", str(files["class.csv"]), "--target", "label",
                  "--model", "sgd-classifier", "--out", str(model))
     assert result.returncode == 0, result.stderr
@@ -382,9 +484,7 @@ def test_sgd_classifier_csv_hinge_then_predict(files, tmp_path):
 def test_sgd_classifier_svmlight_log_loss_then_predict(files, tmp_path, capsys):
     """log_loss gives probabilities: the held-out log loss, and proba_
     columns; the svmlight matrix stays CSR (standardised in the solver)."""
-    import joblib
-
-    model = tmp_path / "log.joblib"
+    model = tmp_path / "log.descend"
     result = run("train", str(files["data.svm"]), "--model", "sgd-classifier",
                  "--loss", "log_loss", "--quiet", "--out", str(model))
     assert result.returncode == 0, result.stderr
@@ -393,8 +493,8 @@ def test_sgd_classifier_svmlight_log_loss_then_predict(files, tmp_path, capsys):
     assert "3 features, standardised inside the solver)" in out
     assert metric("accuracy", out) > 0.8
     assert 0 < metric("log loss", out) < 1.5
-    bundle = joblib.load(model)
-    assert bundle["sparse_input"] and bundle["scaler"] is None
+    _, cli = saved(model)
+    assert cli["sparse_input"] and cli["scaler"] is None
     outputs = []
     for data in (files["data.svm"], files["xy.npz"]):
         code, text, err = in_process(capsys, "predict", model, data)
@@ -412,9 +512,7 @@ def test_sgd_classifier_svmlight_log_loss_then_predict(files, tmp_path, capsys):
 ])
 def test_sgd_regressor_csv_and_svmlight_then_predict(data, options, files, tmp_path,
                                                       capsys):
-    import joblib
-
-    model = tmp_path / "reg.joblib"
+    model = tmp_path / "reg.descend"
     result = run("train", str(files[data]), "--model", "sgd-regressor", "--quiet",
                  "--out", str(model), *options)
     assert result.returncode == 0, result.stderr
@@ -427,11 +525,11 @@ def test_sgd_regressor_csv_and_svmlight_then_predict(data, options, files, tmp_p
     assert code == 0, err
     rows = list(csv.reader(text.splitlines()))
     assert rows[0] == ["prediction"] and len(rows) == N_ROWS + 1
-    bundle = joblib.load(model)
-    assert bundle["estimator"].intercept_.shape == (1,)
+    estimator, cli = saved(model)
+    assert estimator.intercept_.shape == (1,)
     if data == "reg.csv":
         X = np.loadtxt(files["reg.csv"], delimiter=",", skiprows=1)[:, :3]
-        expected = bundle["estimator"].predict(bundle["scaler"].transform(X))
+        expected = estimator.predict(standardise(cli, X))
         np.testing.assert_array_equal(np.array(rows[1:], dtype=float).ravel(), expected)
 
 
@@ -461,12 +559,10 @@ def test_sgd_failures_exit_2_with_one_line(args, fragments, files):
 
 def _fitted(capsys, tmp_path, *args):
     """The estimator 'descend train ARGS --out' saves."""
-    import joblib
-
-    model = tmp_path / "fitted.joblib"
+    model = tmp_path / "fitted.descend"
     code, out, err = in_process(capsys, "train", *args, "--quiet", "--out", model)
     assert code == 0, err
-    return joblib.load(model)["estimator"]
+    return saved(model)[0]
 
 
 @pytest.mark.parametrize("name, data", [("sgd-classifier", "data.svm"),
@@ -583,11 +679,13 @@ def test_bench_sparse_says_when_the_size_is_too_small(capsys):
                "--learning-rate", "--eta0", "--alpha", "--penalty", "--l1-ratio",
                "--max-iter", "--tol", "--early-stopping", "--n-jobs", "--seed",
                "--scale-features", "--no-standardize", "--test-size", "--out", "--plot",
+               "--max-features", "loading it runs no code",
                "--quiet", "--progress", "--format", "line_search", "adamw",
                "sgd-classifier", "sgd-regressor", "--loss", "--epsilon", "hinge",
                "log_loss", "squared_epsilon_insensitive", "optimal for sgd-classifier",
                "--model sgd-classifier --loss log_loss"]),
-    ("predict", ["MODEL", "DATA", "--out", "--format", "proba_<class>"]),
+    ("predict", ["MODEL", "DATA", "--out", "--format", "proba_<class>", "--allow-pickle",
+                 "loading one runs no code", "use it only for files you trust"]),
     ("bench", ["--quick", "--sparse", "--rows", "--features", "--nnz", "--repeats",
                "C = 1/(alpha * n_samples)", "SGDClassifier(loss=\"log_loss\")"]),
 ])
@@ -642,7 +740,7 @@ def test_failures_exit_2_with_one_line(case, files, tmp_path):
     (["train", "@reg.csv", "--alpha", "-1"], "'alpha' parameter"),
     (["train", "@reg.csv", "--format", "npz"], "not a NumPy .npz or .npy file"),
     (["train", "@reg.csv", "--test-size", "1.5"], "--test-size"),
-    (["train", "@reg.csv", "--out", "/no/such/dir/m.joblib"], "does not exist"),
+    (["train", "@reg.csv", "--out", "/no/such/dir/m.descend"], "does not exist"),
     (["train", "@reg.csv", "--quiet", "--progress"], "not allowed with"),
     (["train", "--target", "x"], "--target needs a DATA file"),
     (["train", "@data.svm", "--target", "0"], "does not apply to svmlight"),
@@ -651,8 +749,9 @@ def test_failures_exit_2_with_one_line(case, files, tmp_path):
     (["train", "@holes.csv"], "feature column 'b' has 1 missing value(s) (first in row 2)"),
     (["train", "@bad.svm"], "malformed svmlight/libsvm file"),
     (["train", "@data.txt"], "cannot tell the format"),
-    (["predict", "@reg.csv", "@xy.npz"], "not a model saved by 'descend train --out'"),
-    (["predict", "@blank.csv", "@xy.npz"], "not a model saved by 'descend train --out'"),
+    (["predict", "@reg.csv", "@xy.npz"], "reg.csv: not a descend model file (not a zip"),
+    (["predict", "@blank.csv", "@xy.npz"], "blank.csv: not a descend model file (not a zip"),
+    (["predict", "@xy.npz", "@xy.npz"], "xy.npz: not a descend model file (no metadata.json)"),
     (["bench", "--rows", "0"], "argument --rows: must be a positive integer, got '0'"),
     (["bench", "--rows", "5"], "--rows must be at least 10"),
     (["bench", "--nnz", "5"], "--nnz applies to --sparse only"),

@@ -218,6 +218,20 @@ def test_one_vs_rest_in_parallel_equals_sequential(digits):
     assert one.n_iter_ == 3 and len(one.history_) == 3
 
 
+def test_one_vs_rest_early_stopping_in_parallel_is_reproducible(digits):
+    """The classes share one validation split; fitted in parallel threads
+    each shuffles its own copy of the training rows (they once shuffled one
+    shared array, and the epochs run varied from fit to fit)."""
+    X, y = digits
+    kwargs = dict(alpha=1e-3, early_stopping=True, n_iter_no_change=3, random_state=0,
+                  max_iter=50)
+    sequential = SGDClassifier(n_jobs=1, **kwargs).fit(X, y)
+    for _ in range(4):
+        parallel = SGDClassifier(n_jobs=2, **kwargs).fit(X, y)
+        np.testing.assert_array_equal(parallel.coef_, sequential.coef_)
+        assert parallel.n_iter_ == sequential.n_iter_
+
+
 def test_predict_proba_formulas(breast_cancer):
     X, y = breast_cancer
     log = SGDClassifier(loss="log_loss", random_state=0).fit(X, y)

@@ -6,6 +6,7 @@ OpenMP-parallel Cython kernels.
 from ._history import History
 from ._linear import LinearRegression
 from ._logistic import LogisticRegression
+from ._persist import load_model, save_model
 from ._plotting import plot_histories
 from ._sgd import SGDClassifier, SGDRegressor
 from ._solver import DivergenceError
@@ -13,4 +14,5 @@ from ._solver import DivergenceError
 __version__ = "0.1.0"
 
 __all__ = ["DivergenceError", "History", "LinearRegression", "LogisticRegression",
-           "SGDClassifier", "SGDRegressor", "__version__", "plot_histories"]
+           "SGDClassifier", "SGDRegressor", "__version__", "load_model",
+           "plot_histories", "save_model"]

@@ -78,7 +78,7 @@ class GradientDescentEstimator(BaseEstimator):
             return "sgd"
         if self.batch_size is None:
             return "lbfgs"
-        if self.batch_size == 1 and not self._saga_obstacle(X, partial):
+        if not self._saga_obstacle(X, partial):
             return "saga"
         return "sgd"
 
@@ -88,8 +88,8 @@ class GradientDescentEstimator(BaseEstimator):
         if partial:
             return ("partial_fit: saga keeps a gradient per row of one data set, and "
                     "partial_fit sees new rows at every call")
-        if self.batch_size != 1:
-            return f"batch_size={self.batch_size!r}: saga runs per sample (batch_size=1)"
+        if self.batch_size is None:
+            return "batch_size=None (saga is stochastic; lbfgs is the full-batch method)"
         if self.scale_features:
             return "scale_features=True (standardise with StandardScaler instead)"
         if self.clip_norm is not None:
@@ -127,7 +127,7 @@ class GradientDescentEstimator(BaseEstimator):
             tol = AUTO_TOL_FULL_BATCH if full_batch else AUTO_TOL_STOCHASTIC
         certify_every = self.certify_every
         if certify_every == "auto":
-            certify_every = 10 if full_batch else (1 if self.batch_size == 1 else 5)
+            certify_every = 10 if full_batch else (1 if self.batch_size == 1 else 2)
         return _solver.Settings(
             batch_size=self.batch_size, optimizer=optimizer,
             momentum=float(self.momentum), beta_1=float(self.beta_1),

@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from ._engine import _codes, kernels
-from ._fitstate import MAX_CHUNKS, MAX_SCRATCH, MIN_CHUNK_WORK
+from ._fitstate import MAX_CHUNKS, MAX_SCRATCH, MIN_CHUNK_WORK, threads_for
 
 LOSS_MULTINOMIAL = _codes.LOSS_NAMES.index("multinomial")
 
@@ -89,6 +89,8 @@ def pass_sums(X, y, sw, W, b, loss, epsilon, n_threads, rows=None, work=None):
         work = np.empty((n_chunks, width))
     W = np.ascontiguousarray(W, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
+    entries = X.nnz * n_rows / max(1, X.shape[0]) if sp.issparse(X) else n_rows * p
+    n_threads = threads_for(n_threads, entries * k)
     args = (y, sw, W, b, loss, float(epsilon), work, m, n_threads, rows)
     if sp.issparse(X):
         kernels.evaluate_csr(X.data, X.indices, X.indptr, *args)

@@ -10,20 +10,37 @@ suffixes are looked through) or given explicitly:
 ``npz``       NumPy archive: arrays ``X`` and ``y`` (optionally
               ``feature_names``), or a single 2-D array whose target column
               is chosen by index (a ``.npy`` file is read the same way).
+              Read without pickle, sizes checked before any allocation
+              (``_npyzip``).
 ``svmlight``  svmlight / libsvm text (``label index:value ...``), read with
               ``sklearn.datasets.load_svmlight_file`` as a SciPy CSR matrix.
 
 Every problem with a file (missing, unreadable, malformed, a non-numeric
-feature, a missing value, an unknown column) raises :class:`DataError`, a
-``ValueError`` whose message is one line naming the file and what is wrong.
+feature, a missing or infinite value, an unknown column) raises
+:class:`DataError`, a ``ValueError`` whose message is one line naming the
+file and what is wrong. Memory stays in proportion to the file: a
+compressed file may expand to at most ``_npyzip.expansion_limit`` of its
+size, an array's header must match the bytes stored, and an svmlight file
+may not imply more features than :func:`feature_limit` allows.
 """
 from __future__ import annotations
 
+import bz2
 import csv
+import gzip
+import io
+import lzma
 import os
+import warnings
+import zipfile
+import zlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+
+from ._npyzip import (MAX_EXPANSION, MIN_EXPANDED, ZIP_ERRORS, check_expansion,
+                      expansion_limit, read_member, read_npy)
 
 FORMATS = ("csv", "parquet", "npz", "svmlight")
 
@@ -38,6 +55,17 @@ _COMPRESSION = (".gz", ".bz2", ".xz", ".zip", ".zst")
 #: An integer-valued target with at most this many distinct values is taken
 #: for class labels when the model is not given.
 MAX_INFERRED_CLASSES = 20
+#: svmlight files: at least this many features are always allowed ...
+MIN_FEATURE_LIMIT = 2**20
+#: ... and up to this many per value the file stores (see feature_limit).
+FEATURES_PER_VALUE = 8
+#: Larger magnitudes overflow float64 once squared and summed (variances,
+#: step sizes, squared losses): the readers refuse them.
+MAX_MAGNITUDE = 1e150
+#: The largest feature index of an svmlight file (int32 indices).
+MAX_SVMLIGHT_INDEX = 2**31 - 1
+#: What a damaged compressed stream can raise while it is read.
+_STREAM_ERRORS = (OSError, EOFError, zlib.error, lzma.LZMAError)
 
 
 class DataError(ValueError):
@@ -118,6 +146,94 @@ def _delimiter(path):
 
 
 # --------------------------------------------------------------------------
+# opening: compressed files are decompressed through a stream that stops at
+# expansion_limit (a gzip bomb is a DataError, not a full memory)
+
+
+class _Limited(io.RawIOBase):
+    """A binary stream that raises DataError once more than ``limit`` bytes
+    have been read from ``raw``."""
+
+    def __init__(self, raw, limit, path):
+        self._raw, self._limit, self._path, self._count = raw, limit, path, 0
+
+    def readable(self):
+        return True
+
+    def readinto(self, buffer):
+        try:
+            n = self._raw.readinto(buffer)
+        except _STREAM_ERRORS as exc:
+            raise DataError(f"{self._path}: damaged compressed file: {_one_line(exc)}") from None
+        self._count += n
+        if self._count > self._limit:
+            raise DataError(
+                f"{self._path}: expands to more than {self._limit:,} bytes, the most a "
+                f"compressed file may ({MAX_EXPANSION}x its size, or "
+                f"{MIN_EXPANDED // 2**20} MiB); a compression bomb, or decompress it first")
+        return n
+
+
+class _Opened:
+    """``with _Opened(path) as stream``: the file's bytes, decompressed by
+    its suffix (.gz, .bz2, .xz, .zip with one member, .zst)."""
+
+    def __init__(self, path):
+        self.path = path
+        self.closers = []
+
+    def __enter__(self):
+        path = self.path
+        suffix = os.path.splitext(path)[1].lower()
+        try:
+            if suffix not in _COMPRESSION:
+                return self._keep(open(path, "rb"))
+            limit = expansion_limit(os.path.getsize(path))
+            if suffix == ".zip":
+                raw = self._zip_member(path)
+            elif suffix == ".zst":
+                try:
+                    import zstandard
+                except ImportError:
+                    raise DataError(f"{path}: reading .zst files needs the zstandard "
+                                    f"package (pip install zstandard)") from None
+                raw = self._keep(zstandard.open(path, "rb"))
+            else:
+                opener = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}[suffix]
+                raw = self._keep(opener(path, "rb"))
+            return io.BufferedReader(_Limited(raw, limit, path))
+        except BaseException:
+            self.__exit__()
+            raise
+
+    def _keep(self, handle):
+        self.closers.append(handle)
+        return handle
+
+    def _zip_member(self, path):
+        try:
+            archive = self._keep(zipfile.ZipFile(path))
+            infos = [i for i in archive.infolist() if not i.is_dir()]
+        except ZIP_ERRORS as exc:
+            raise DataError(f"{path}: not a readable .zip file: {_one_line(exc)}") from None
+        if len(infos) != 1:
+            raise DataError(f"{path}: a zipped data file must hold exactly one file; it "
+                            f"holds {len(infos)}")
+        try:
+            check_expansion(infos, os.path.getsize(path), path)
+        except ValueError as exc:
+            raise DataError(str(exc)) from None
+        return self._keep(archive.open(infos[0]))
+
+    def __exit__(self, *exc):
+        for handle in reversed(self.closers):
+            try:
+                handle.close()
+            except _STREAM_ERRORS + (zipfile.BadZipFile,):
+                pass
+
+
+# --------------------------------------------------------------------------
 # readers: each returns (names, columns) for tables, or arrays
 
 
@@ -130,47 +246,82 @@ def _import_pandas():
     return pandas
 
 
+_CSV_ERRORS = (csv.Error, ValueError, OverflowError, MemoryError) + _STREAM_ERRORS
+
+
+def _malformed(path, exc):
+    """The DataError for an exception raised while parsing a CSV file."""
+    if isinstance(exc, DataError):
+        return exc
+    if isinstance(exc, MemoryError):
+        return DataError(f"{path}: ran out of memory parsing it (rows of millions of fields?)")
+    return DataError(f"{path}: malformed CSV: {_one_line(exc)}")
+
+
+def _csv_header(path, sep):
+    """The header row's names, read with the csv module and checked before
+    pandas sees the file: distinct names (pandas renames duplicates, in time
+    quadratic in their number), and a first data row no longer than the
+    header (pandas would take its extra fields for an index, in time
+    quadratic in their number)."""
+    try:
+        with _Opened(path) as stream:
+            rows = csv.reader(io.TextIOWrapper(stream, encoding="utf-8-sig", newline=""),
+                              delimiter=sep)
+            header = next(rows, None)
+            first = next((row for row in rows if row), None)
+    except _CSV_ERRORS as exc:
+        raise _malformed(path, exc) from None
+    if not header:
+        raise DataError(f"{path}: empty file (a CSV file needs a header row and data rows)")
+    seen = set()
+    for name in header:
+        if name.strip() in seen:
+            raise DataError(f"{path}: the header names the column {name.strip()!r:.60} "
+                            f"twice; give every column a distinct name")
+        seen.add(name.strip())
+    if first is not None and len(first) > len(header):
+        raise DataError(f"{path}: malformed CSV: the first data row has {len(first):,} "
+                        f"fields, the header {len(header):,}")
+    return header
+
+
 def _read_csv(path):
     """(column names, list of 1-D arrays) of a CSV file with a header row."""
     sep = _delimiter(path)
+    header = _csv_header(path, sep)
     pd = _import_pandas()
     if pd is None:
-        return _read_csv_numpy(path, sep)
+        return _read_csv_numpy(path, sep, header)
     try:
-        frame = pd.read_csv(path, sep=sep)
-    except pd.errors.EmptyDataError:
-        raise DataError(
-            f"{path}: empty file (a CSV file needs a header row and data rows)") from None
-    except (pd.errors.ParserError, UnicodeDecodeError, ValueError) as exc:
+        with _Opened(path) as stream, warnings.catch_warnings():
+            # (the header's width was checked, so this would be a parser disagreement)
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            warnings.simplefilter("ignore", pd.errors.DtypeWarning)
+            frame = pd.read_csv(stream, sep=sep, header=0, names=header, index_col=False,
+                                compression=None, encoding="utf-8")
+    except pd.errors.ParserWarning as exc:
         raise DataError(f"{path}: malformed CSV: {_one_line(exc)}") from None
-    names = [str(name) for name in frame.columns]
+    except (pd.errors.ParserError,) + _CSV_ERRORS as exc:
+        raise _malformed(path, exc) from None
     columns = [frame.iloc[:, j].to_numpy() for j in range(frame.shape[1])]
-    return names, columns
+    return list(header), columns
 
 
-def _read_csv_numpy(path, sep):
-    """The same as _read_csv with NumPy only: the header by the csv module,
-    the values by ``numpy.genfromtxt`` as text, converted column by column."""
-    import gzip
-    import bz2
-    import lzma
-
-    openers = {".gz": gzip.open, ".bz2": bz2.open, ".xz": lzma.open}
-    opener = openers.get(os.path.splitext(path)[1].lower(), open)
+def _read_csv_numpy(path, sep, header):
+    """The same as _read_csv with NumPy only: the values by
+    ``numpy.genfromtxt`` as text, converted column by column."""
     try:
-        with opener(path, "rt", encoding="utf-8", newline="") as f:
-            header = next(csv.reader(f, delimiter=sep), None)
-    except (UnicodeDecodeError, csv.Error, OSError, EOFError, lzma.LZMAError) as exc:
-        raise DataError(f"{path}: malformed CSV: {_one_line(exc)}") from None
-    if not header:
-        raise DataError(f"{path}: empty file (a CSV file needs a header row and data rows)")
+        with _Opened(path) as stream:
+            text = io.TextIOWrapper(stream, encoding="utf-8-sig", newline="")
+            next(csv.reader(text, delimiter=sep))  # the header, read by _csv_header
+            with warnings.catch_warnings():  # a header without rows: 'no data rows' below
+                warnings.filterwarnings("ignore", "genfromtxt: Empty input file")
+                table = np.genfromtxt(text, delimiter=sep, dtype=str, ndmin=2,
+                                      autostrip=True, comments=None, invalid_raise=True)
+    except _CSV_ERRORS as exc:
+        raise _malformed(path, exc) from None
     names = [name.strip() for name in header]
-    try:
-        table = np.genfromtxt(path, delimiter=sep, skip_header=1, dtype=str,
-                              encoding="utf-8", ndmin=2, autostrip=True,
-                              comments=None, invalid_raise=True)
-    except (ValueError, UnicodeDecodeError, OSError, EOFError) as exc:
-        raise DataError(f"{path}: malformed CSV: {_one_line(exc)}") from None
     if table.size == 0:
         return names, [np.empty(0, dtype=object) for _ in names]
     if table.shape[1] != len(names):
@@ -181,7 +332,7 @@ def _read_csv_numpy(path, sep):
         text = np.char.strip(table[:, j], '"')
         try:
             values = np.where(text == "", "nan", text).astype(np.float64)
-        except ValueError:
+        except (ValueError, OverflowError):
             values = np.array([None if v == "" else v for v in text.tolist()], dtype=object)
         columns.append(values)
     return names, columns
@@ -198,7 +349,7 @@ def _read_parquet(path):
 
     try:
         table = pq.read_table(path)
-    except (pa.ArrowException, OSError, ValueError) as exc:
+    except (pa.ArrowException, OSError, ValueError, TypeError) as exc:
         raise DataError(f"{path}: not a readable Parquet file: {_one_line(exc)}") from None
     names = [str(name) for name in table.column_names]
     columns = []
@@ -213,37 +364,98 @@ def _read_parquet(path):
 
 
 def _read_npz(path):
-    """dict of the arrays in an .npz (or {'': array} for a .npy)."""
-    import pickle
-    import zipfile
-
+    """dict of the arrays in an .npz (or {'': array} for a .npy), read by
+    ``_npyzip``: no pickle, each array's size checked before it is read."""
     with open(path, "rb") as f:
         magic = f.read(6)
-    if not (magic.startswith(b"PK") or magic == b"\x93NUMPY"):
-        raise DataError(f"{path}: not a NumPy .npz or .npy file")
+    size = os.path.getsize(path)
     try:
-        loaded = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile, pickle.UnpicklingError) as exc:
-        raise DataError(f"{path}: not a readable .npz file: {_one_line(exc)}") from None
-    if isinstance(loaded, np.ndarray):
-        return {"": loaded}
-    try:
-        with loaded:
-            return {key: loaded[key] for key in loaded.files}
-    except (ValueError, OSError, EOFError, zipfile.BadZipFile) as exc:
-        raise DataError(f"{path}: not a readable .npz file: {_one_line(exc)}") from None
+        if magic == b"\x93NUMPY":
+            with open(path, "rb") as f:
+                return {"": read_npy(f, size, path)}
+        if not magic.startswith(b"PK"):
+            raise DataError(f"{path}: not a NumPy .npz or .npy file")
+        try:
+            archive = zipfile.ZipFile(path)
+        except ZIP_ERRORS as exc:
+            raise DataError(f"{path}: not a readable .npz file: {_one_line(exc)}") from None
+        with archive:
+            infos = archive.infolist()
+            check_expansion(infos, size, path)
+            arrays = {}
+            for info in infos:
+                key = info.filename[:-len(".npy")]
+                if not info.filename.endswith(".npy") or key in arrays:
+                    raise DataError(f"{path}: member {info.filename!r:.80} is not one array "
+                                    f"of an .npz file (np.savez writes NAME.npy members)")
+                arrays[key] = read_member(archive, info, f"{path}: array {key!r:.80}")
+            return arrays
+    except DataError:
+        raise
+    except ValueError as exc:
+        raise DataError(str(exc)) from None
 
 
-def _read_svmlight(path, n_features=None):
+def feature_limit(nnz):
+    """The most features an svmlight file storing ``nnz`` values may imply:
+    2^20, or 8 per stored value when that is more. Memory and time of a fit
+    grow with the number of features, and a feature that no row holds is
+    never learnt, so a file whose indices reach far beyond its values (one
+    line ``1 2000000000:1``) is refused rather than allocated."""
+    return max(MIN_FEATURE_LIMIT, FEATURES_PER_VALUE * int(nnz))
+
+
+def _read_svmlight(path, n_features=None, max_features=None):
     from sklearn.datasets import load_svmlight_file
 
     try:
-        X, y = load_svmlight_file(path, n_features=n_features, dtype=np.float64)
-    except (ValueError, UnicodeDecodeError, OSError, EOFError) as exc:
+        with _Opened(path) as stream:
+            X, y = load_svmlight_file(stream, n_features=n_features, dtype=np.float64)
+    except OverflowError:
+        raise DataError(f"{path}: a feature index is larger than {MAX_SVMLIGHT_INDEX:,} "
+                        f"(2^31 - 1), the largest an svmlight file may use") from None
+    except (ValueError, UnicodeDecodeError, TypeError) + _STREAM_ERRORS as exc:
+        if isinstance(exc, DataError):
+            raise
         raise DataError(f"{path}: malformed svmlight/libsvm file: {_one_line(exc)}") from None
     if X.shape[0] == 0:
         raise DataError(f"{path}: no data rows")
+    _check_values(X.data, path, "a feature value", lambda k: _row_of(X.indptr, k))
+    limit = feature_limit(X.nnz) if max_features is None else max_features
+    if n_features is None and X.shape[1] > limit:
+        row = _row_of(X.indptr, int(np.argmax(X.indices)))
+        how = ("--max-features" if max_features is not None else
+               f"max(2^20, {FEATURES_PER_VALUE} x its {X.nnz:,} stored values); a fit's "
+               f"memory and time grow with the features, and features no row holds are "
+               f"never learnt. If the indices are right, raise the limit with "
+               f"--max-features")
+        raise DataError(f"{path}: row {row}'s feature index implies {X.shape[1]:,} "
+                        f"features, more than the {limit:,} allowed by {how}")
     return X, y
+
+
+def _check_values(values, path, what, row_of=lambda k: k + 1):
+    """DataError naming the first row (``row_of`` a flat index) whose
+    ``values`` are NaN, infinite or beyond MAX_MAGNITUDE."""
+    # (a float64 bound: a Python float would be cast to float32 values' type)
+    bad = ~(np.abs(values) <= np.float64(MAX_MAGNITUDE))
+    if not bad.any():
+        return
+    k = int(np.argmax(bad))
+    value = float(values.flat[k])
+    if np.isnan(value):
+        problem, fix = "is missing (NaN)", "fill or drop it"
+    elif np.isinf(value):
+        problem, fix = "is infinite", "fix or drop it"
+    else:
+        problem = f"is {value:.3g}, beyond the {MAX_MAGNITUDE:.0e} descend reads"
+        fix = "rescale it (larger values overflow once squared and summed)"
+    raise DataError(f"{path}: {what} in row {row_of(k)} {problem}; {fix}")
+
+
+def _row_of(indptr, k):
+    """The row (from 1) of a CSR matrix's k-th stored value."""
+    return int(np.searchsorted(indptr, k, side="right"))
 
 
 # --------------------------------------------------------------------------
@@ -283,7 +495,7 @@ def _numeric_column(values, name, path):
                 continue
             try:
                 column[i] = float(v)
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise DataError(
                     f"{path}: feature column {name!r} is not numeric (row {i + 1}: "
                     f"{v!r:.40}); encode it as numbers or drop it") from None
@@ -292,8 +504,7 @@ def _numeric_column(values, name, path):
         raise DataError(
             f"{path}: feature column {name!r} has {int(missing.sum())} missing value(s) "
             f"(first in row {int(np.argmax(missing)) + 1}); fill or drop them first")
-    if not np.isfinite(column).all():
-        raise DataError(f"{path}: feature column {name!r} contains infinity")
+    _check_values(column, path, f"feature column {name!r}")
     return column
 
 
@@ -313,8 +524,8 @@ def _target_column(values, name, path):
         raise DataError(
             f"{path}: the target column {name!r} has {int(missing.sum())} missing "
             f"value(s) (first in row {int(np.argmax(missing)) + 1})")
-    if values.dtype.kind == "f" and not np.isfinite(values).all():
-        raise DataError(f"{path}: the target column {name!r} contains infinity")
+    if values.dtype.kind == "f":
+        _check_values(values, path, f"the target column {name!r}")
     return values
 
 
@@ -335,25 +546,50 @@ def _as_2d(array, path, what="the array"):
     if array.shape[0] == 0:
         raise DataError(f"{path}: no data rows")
     X = np.ascontiguousarray(array, dtype=np.float64)
-    if not np.isfinite(X).all():
-        raise DataError(f"{path}: {what} contains NaN or infinity")
+    _check_values(X, path, what, lambda k: k // X.shape[1] + 1)
     return X
 
 
+class GeneratedNames(Sequence):
+    """The names x0, x1, ... of ``p`` unnamed features, made when asked
+    for (an svmlight file of a few bytes may have a million features)."""
+
+    def __init__(self, p):
+        self.p = int(p)
+
+    def __len__(self):
+        return self.p
+
+    def __getitem__(self, j):
+        if isinstance(j, slice):
+            return [self[i] for i in range(*j.indices(self.p))]
+        if not -self.p <= j < self.p:
+            raise IndexError(j)
+        return f"x{j % self.p}"
+
+    def __eq__(self, other):
+        return isinstance(other, Sequence) and len(other) == self.p and all(
+            a == b for a, b in zip(self, other))
+
+    def __repr__(self):
+        return f"GeneratedNames({self.p})"
+
+
 def _generated_names(p):
-    return [f"x{j}" for j in range(p)]
+    return GeneratedNames(p)
 
 
 # --------------------------------------------------------------------------
 # the two entry points
 
 
-def load_training_data(path, target=None, fmt=None):
+def load_training_data(path, target=None, fmt=None, max_features=None):
     """Features and target of ``path`` for ``descend train``.
 
     ``target`` is a column name or index (negative from the end); the
     default is the last column. For an npz with arrays ``X`` and ``y`` and
     for svmlight files the target is given by the file itself.
+    ``max_features`` replaces :func:`feature_limit` for svmlight files.
     """
     check_readable(path)
     fmt = detect_format(path, fmt)
@@ -404,7 +640,8 @@ def load_training_data(path, target=None, fmt=None):
     if target is not None:
         raise DataError(f"{path}: --target does not apply to svmlight/libsvm files (the "
                         f"label is the first field of each line)")
-    X, y = _read_svmlight(path)
+    X, y = _read_svmlight(path, max_features=max_features)
+    _check_values(y, path, "the label")
     return Dataset(X=X, y=y, feature_names=_generated_names(X.shape[1]), named=False,
                    target=None, target_index=None, n_columns=X.shape[1],
                    format=fmt, source=path)
@@ -426,15 +663,17 @@ def load_prediction_data(path, feature_names, named, target=None, target_index=N
     notes = []
     if fmt in ("csv", "parquet"):
         names, columns = _read_csv(path) if fmt == "csv" else _read_parquet(path)
-        if named and all(name in names for name in feature_names):
-            extra = [n for n in names if n not in feature_names and n != target]
+        position = {name: j for j, name in reversed(list(enumerate(names)))}
+        if named and all(name in position for name in feature_names):
+            trained = set(feature_names)
+            extra = [n for n in names if n not in trained and n != target]
             if extra:
                 notes.append(f"ignored column(s) the model was not trained on: "
                              f"{', '.join(repr(n) for n in extra[:10])}"
                              + (", ..." if len(extra) > 10 else ""))
-            picked = [names.index(name) for name in feature_names]
-        elif named and any(name in names for name in feature_names):
-            missing = [n for n in feature_names if n not in names]
+            picked = [position[name] for name in feature_names]
+        elif named and any(name in position for name in feature_names):
+            missing = [n for n in feature_names if n not in position]
             raise DataError(
                 f"{path}: missing feature column(s) the model was trained on: "
                 f"{', '.join(repr(n) for n in missing[:10])}"
@@ -442,7 +681,7 @@ def load_prediction_data(path, feature_names, named, target=None, target_index=N
         else:
             picked = _positions(len(names), p, target_index, n_columns, path)
         X = _features([names[j] for j in picked], [columns[j] for j in picked], path)
-        return Dataset(X=X, y=None, feature_names=list(feature_names), named=named,
+        return Dataset(X=X, y=None, feature_names=feature_names, named=named,
                        format=fmt, source=path, notes=notes)
     if fmt == "npz":
         arrays = _read_npz(path)
@@ -455,10 +694,10 @@ def load_prediction_data(path, feature_names, named, target=None, target_index=N
             data = _single_array(arrays, path)
             picked = _positions(data.shape[1], p, target_index, n_columns, path)
             X = np.ascontiguousarray(data[:, picked])
-        return Dataset(X=X, y=None, feature_names=list(feature_names), named=named,
+        return Dataset(X=X, y=None, feature_names=feature_names, named=named,
                        format=fmt, source=path)
     X, _ = _read_svmlight(path, n_features=p)
-    return Dataset(X=X, y=None, feature_names=list(feature_names), named=named,
+    return Dataset(X=X, y=None, feature_names=feature_names, named=named,
                    format=fmt, source=path)
 
 

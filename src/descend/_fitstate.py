@@ -17,6 +17,18 @@ MAX_CHUNKS = 64
 MAX_SCRATCH = 1 << 24  # doubles of per-chunk gradient buffers, at most
 
 
+#: multiply-adds below which a pass is not worth a second thread: an OpenMP
+#: team's start-up and barrier cost tens of microseconds on an idle machine
+#: and milliseconds on a busy one (a member waits for a time slice).
+MIN_WORK_PER_THREAD = 1 << 21
+
+
+def threads_for(n_threads, work):
+    """Threads for a pass of ``work`` multiply-adds: at most n_threads, one
+    per MIN_WORK_PER_THREAD."""
+    return int(max(1, min(n_threads, work // MIN_WORK_PER_THREAD)))
+
+
 def n_chunks_for(n_rows, n_cols, n_outputs):
     """Chunks of the deterministic full-batch reduction (from the shape only)."""
     width = scratch_width(n_cols, n_outputs)
@@ -41,7 +53,7 @@ class Scaling:
 
     def __init__(self, X, sw, rows, enabled, n_threads=1):
         p = X.shape[1]
-        self.mu, self.inv_sigma = np.zeros(p), np.ones(p)
+        self.mu, self.inv_sigma, self.sigma = np.zeros(p), np.ones(p), np.ones(p)
         if not enabled:
             return
         w = sw[rows].astype(np.float64)
@@ -56,8 +68,9 @@ class Scaling:
             var = np.empty(p)
             kernels.column_moments(X, sw, rows if len(rows) < X.shape[0] else rows[:0],
                                    self.mu, var, np.empty((n_chunks, 2 * p + 1)),
-                                   n_threads)
+                                   threads_for(n_threads, len(rows) * p))
             sigma = np.sqrt(var)
+        self.sigma = sigma
         self.inv_sigma = np.where(sigma > 0, 1.0 / np.where(sigma > 0, sigma, 1.0), 1.0)
 
     def to_raw(self, coef, intercept):
@@ -145,7 +158,7 @@ class FitState:
         width = scratch_width(p, k)
         n_work = (n_chunks_for(len(rows), p, k) if full_batch
                   else max(1, min(n_threads, MAX_SCRATCH // width)))
-        self.rows = rows
+        self.rows = rows.copy()  # the kernels shuffle it in place; problems may share rows
         self.work = np.zeros((n_work, width))
         updates = 1 if full_batch else -(-len(rows) // settings.batch_size)
         self.lazy = np.empty((_codes.LazyRow.N_LAZY_ROWS, updates + 1))
@@ -154,9 +167,13 @@ class FitState:
         self.memory = np.zeros((1, 1))
         if settings.optimizer == "saga":  # one stored derivative per row and output
             self.memory = np.zeros((X.shape[0], k))
-        if sp.issparse(X) and not full_batch and settings.batch_size > 1:
-            lengths = np.sort(np.diff(X.indptr))[-settings.batch_size:]
-            cap = max(1, min(k * p, k * int(lengths.sum())))
+        saga_batch = settings.optimizer == "saga" and not full_batch and settings.batch_size > 1
+        if (sp.issparse(X) or saga_batch) and not full_batch and settings.batch_size > 1:
+            if sp.issparse(X):
+                lengths = np.sort(np.diff(X.indptr))[-settings.batch_size:]
+                cap = max(1, min(k * p, k * int(lengths.sum())))
+            else:
+                cap = k * p
             self.marks = np.zeros((n_work, k * p), dtype=np.uint8)
             self.touched = np.empty((n_work, cap), dtype=np.int64)
         return n_work

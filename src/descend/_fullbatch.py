@@ -22,6 +22,7 @@ import numpy as np
 
 from ._certificate import certify, pass_sums
 from ._fitstate import Scaling
+from ._rules import loss_by_code
 
 #: L-BFGS memory
 MEMORY = 10
@@ -33,21 +34,25 @@ MAX_BACKTRACKS = 40
 ROUNDING = 1e-13
 #: passes a line search may take when the decrease is within rounding
 NEAR_BACKTRACKS = 3
-#: iterations in a row whose gradient is not NEAR_SHRINK times below the
-#: smallest seen: working precision is reached
+#: iterations in a row, within rounding, whose gradient is not NEAR_SHRINK
+#: times below the smallest seen: working precision is reached
 STALL_ITERATIONS, NEAR_SHRINK = 20, 0.9
 #: line_search: growth of the step between iterations, and its shrink factor
 LINE_SEARCH_GROW, LINE_SEARCH_SHRINK = 1.25, 0.5
 
 
-def preconditioner(std, settings):
-    """The standardisation L-BFGS works in: the features' (weighted) means
-    and standard deviations; without an intercept to absorb a centring,
-    their root mean squares instead (no centring)."""
-    if not settings.fit_intercept:
-        second = 1.0 / std.inv_sigma ** 2 + std.mu ** 2
-        std.inv_sigma = np.where(second > 0, 1.0 / np.sqrt(np.where(second > 0, second, 1.0)),
-                                 1.0)
+def preconditioner(std, settings, curvature):
+    """The coordinates L-BFGS works in: centred on the features' (weighted)
+    means (when an intercept absorbs the centring), each scaled by
+    1 / sqrt(curvature * var_j + l2), the diagonal of the objective's
+    Hessian bound in the raw coefficients (Jacobi): in z every coordinate
+    has curvature about 1, however the features and the penalty are
+    scaled.  ``std`` holds the means and standard deviations."""
+    var = std.sigma ** 2 if settings.fit_intercept else std.sigma ** 2 + std.mu ** 2
+    diagonal = curvature * var + settings.l2
+    std.inv_sigma = np.where(diagonal > 0, 1.0 / np.sqrt(np.where(diagonal > 0, diagonal, 1.0)),
+                             1.0)
+    if not settings.fit_intercept:  # no intercept to absorb a centring
         std.mu = np.zeros_like(std.mu)
     return std
 
@@ -102,7 +107,8 @@ class Objective:
             std = fit.scaling
         else:
             std = preconditioner(Scaling(X, sw, np.arange(X.shape[0]) if rows is None
-                                         else rows, True, settings.n_threads), settings)
+                                         else rows, True, settings.n_threads), settings,
+                                 loss_by_code(problem.loss).curvature)
         work = [None]
 
         def sums(W, b):
@@ -255,12 +261,12 @@ def lbfgs_steps(obj, point):
         else:
             raise Stop
         pg_norm = float(np.linalg.norm(pg))
-        if pg_norm < best_norm * NEAR_SHRINK:
-            best_norm, stalled = pg_norm, 0
-        else:
+        if not near or pg_norm < best_norm * NEAR_SHRINK:
+            best_norm, stalled = min(best_norm, pg_norm), 0
+        else:  # within rounding and the gradient no longer shrinks
             stalled += 1
             if stalled >= STALL_ITERATIONS:
-                raise Stop  # the gradient has stopped shrinking: working precision
+                raise Stop  # working precision
         s, y = trial_z - z, trial.grad - g
         sy = float(s @ y)
         if np.isfinite(sy) and sy > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):

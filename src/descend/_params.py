@@ -104,7 +104,7 @@ PARAMETER_DOCS = {
     "certify_every": """certify_every : int >= 1 or "auto", default={default}
     Epochs between the certificate passes of ``stopping="gap"`` for
     optimizers that do not make exact passes themselves (each costs one
-    pass over the data). "auto": 1 for batch_size=1, 5 for mini-batches,
+    pass over the data). "auto": 1 for batch_size=1, 2 for mini-batches,
     10 for full-batch first-order optimizers.""",
     "n_iter_no_change": """n_iter_no_change : int >= 1, default={default}
     Epochs without sufficient improvement before stopping.""",
@@ -153,15 +153,20 @@ FITTED_ATTRIBUTE_DOCS = """n_iter_ : int
 t_ : int
     Parameter updates made, plus one (scikit-learn's SGD convention).
 converged_ : bool
-    Whether the ``tol`` criterion ended the fit.
+    Whether the fit is certified: its relative gap (``history_["gap"]``) is
+    at most ``tol`` (without a penalty: the gradient test), proved by an
+    exact pass over the data at the returned coefficients.
 eta0_ : float
     The initial step size used (resolves ``eta0="auto"``; for the
-    "optimal" schedule, its first step ``alpha**-0.25``).
+    "optimal" schedule, its first step ``alpha**-0.25``; for lbfgs and agd,
+    which search their steps, 1; for saga with eta0="auto", the step it
+    adapted to).
 history_ : descend.History
     One record per epoch: epoch, objective, grad_norm, learning_rate,
-    updates, seconds, validation_score; ``history_.stop_reason`` says why
-    the fit ended ("tol", "max_iter", "callback", "diverged" or
-    "interrupted"). ``history_.to_frame()`` gives a
+    updates, seconds, validation_score, gap; ``history_.stop_reason`` says why
+    the fit ended: "tol" (certified), "no_improvement", "early_stopping",
+    "max_iter", "precision" (no further decrease at working precision),
+    "callback", "diverged" or "interrupted". ``history_.to_frame()`` gives a
     pandas DataFrame.
 n_features_in_ : int
     Number of features seen in fit.

@@ -28,7 +28,7 @@ from threadpoolctl import threadpool_limits
 
 from . import _fullbatch
 from ._engine import _codes, kernels
-from ._fitstate import FitState
+from ._fitstate import FitState, threads_for
 from ._problem import (  # noqa: F401  (re-exported: the estimators' vocabulary)
     BlowUpWarning, DivergenceError, Problem, Result, Settings, validation_split,
     warn_outcome, zero_model_objective)
@@ -78,7 +78,8 @@ def kernel_config(problem, settings, rows, val_rows, sw_sum, eta0, n_chunks, ful
         rows_identity=full_batch and len(rows) == problem.X.shape[0],
         batch_size=0 if full_batch else settings.batch_size,
         shuffle=settings.shuffle and not full_batch, sw_sum=sw_sum,
-        n_threads=settings.n_threads,
+        n_threads=threads_for(settings.n_threads, _epoch_work(problem.X, problem.n_outputs))
+        if full_batch else settings.n_threads,
         hogwild=settings.n_threads if csr and not full_batch else 1,
         n_chunks=n_chunks, fused=FUSED_PATHS,
         optimizer=OPTIMIZERS[settings.optimizer].code, momentum=settings.momentum,
@@ -127,7 +128,7 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
     full_batch = settings.batch_size is None or settings.batch_size >= len(rows)
     method = _full_batch_method(settings, full_batch)
     if method in FULL_BATCH_METHODS:
-        fit.eta0 = np.nan  # no step size to choose: the line search finds it
+        fit.eta0 = 1.0  # the unit step the line search starts from
     elif fit.eta0 is None:
         if settings.eta0 == "auto":
             # one BLAS thread: the eigenvalue is a small computation, and
@@ -155,7 +156,9 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
                 problem, settings, fit, rows, val_rows, cfg, method, max_epochs, recorder)
         else:
             status, reason, certified = _run_epochs(
-                problem, settings, fit, rows, val_rows, cfg, max_epochs, recorder)
+                problem, settings, fit, rows, val_rows, cfg, max_epochs, recorder,
+                lambda eta: kernel_config(problem, settings, rows, val_rows, sw_sum, eta,
+                                          n_work, full_batch))
     except KeyboardInterrupt as exc:
         fit.history.stop_reason = "interrupted"
         exc.result = _result(fit, settings, eta0, False)
@@ -190,22 +193,30 @@ def _full_batch_method(settings, full_batch):
     return None
 
 
+def _epoch_work(X, k):
+    """Multiply-adds of one pass over X for k outputs."""
+    return (X.nnz if sp.issparse(X) else X.shape[0] * X.shape[1]) * k
+
+
 def _kernel_reason(settings, status):
     """Why a kernel's own rule stopped the fit."""
     return "early_stopping" if settings.early_stopping else "no_improvement"
 
 
-def _run_epochs(problem, settings, fit, rows, val_rows, cfg, max_epochs, recorder):
+def _run_epochs(problem, settings, fit, rows, val_rows, cfg, max_epochs, recorder,
+                reconfigure):
     """Epochs in the compiled kernels, in blocks; with stopping="gap" a
     certificate pass after every ``certify_every`` epochs (and at the end).
+    saga with eta0="auto" adapts its step there (_StepControl;
+    ``reconfigure(eta0)`` gives the kernel configuration of another step).
     Returns (status, stop reason, certified)."""
-    X = problem.X
-    k = problem.n_outputs
-    work_per_epoch = (X.nnz if sp.issparse(X) else X.shape[0] * X.shape[1]) * k
+    work_per_epoch = _epoch_work(problem.X, problem.n_outputs)
     block = 1 if settings.callback is not None else int(
         np.clip(BLOCK_WORK // max(1, work_per_epoch), 1, MAX_BLOCK))
     gap_rule = settings.stopping == "gap" and settings.tol is not None
     checker = _Certifier(problem, settings, fit, rows) if gap_rule else None
+    control = (_StepControl(fit, fit.eta0) if gap_rule and settings.optimizer == "saga"
+               and settings.eta0 == "auto" else None)
     hist = np.empty((block, H.N_HIST))
     status, done_total, since, certified = Status.RUNNING, 0, 0, False
     reason = "max_iter"
@@ -218,18 +229,67 @@ def _run_epochs(problem, settings, fit, rows, val_rows, cfg, max_epochs, recorde
         done_total += done
         since += done
         gaps = np.full(done, np.nan)
-        if gap_rule and done and status != Status.DIVERGED and (
+        if status == Status.DIVERGED and control is not None:
+            status = Status.RUNNING  # too long a step: back to the last good one, halved
+            cfg = reconfigure(control.reject())
+            since = 0
+        elif gap_rule and done and status != Status.DIVERGED and (
                 since >= settings.certify_every or status != Status.RUNNING
                 or done_total >= max_epochs):
-            certified, gaps[-1] = checker.check()
+            certified, gaps[-1], objective = checker.check()
             since = 0
             if certified:
                 status, reason = Status.CONVERGED, "tol"
+            elif control is not None:
+                eta = control.accept(objective) if objective <= control.objective \
+                    else control.reject()
+                cfg = reconfigure(eta)
         if status == Status.CONVERGED and reason == "max_iter":
             reason = _kernel_reason(settings, status)
         if recorder.add(hist[:done], gaps, block_start):
             return status, "callback", certified
     return status, reason, certified
+
+
+class _StepControl:
+    """saga's step with eta0="auto": it starts at the safe 1 / (3 L_max)
+    and, at each certificate pass, doubles when the exact objective fell
+    since the last pass (growing by 1.25 only once a step has failed);
+    when it rose, or an epoch diverged, the coefficients, optimizer state
+    and stored gradients go back to the last pass's and the step halves.
+    The theory's step is safe but far too short on data whose rows differ
+    in norm (it is set by the largest); this finds the largest step that
+    still descends, deterministically."""
+
+    GROW, SLOW_GROW, SHRINK = 2.0, 1.25, 0.5
+
+    def __init__(self, fit, eta):
+        self.fit, self.eta, self.failed = fit, eta, False
+        self.objective = np.inf
+        self._save()
+
+    def _save(self):
+        fit = self.fit
+        self.saved = (fit.W.copy(), fit.b.copy(), fit.state.copy(), fit.memory.copy())
+
+    def accept(self, objective):
+        self.objective = objective
+        self._save()
+        self.eta *= self.SLOW_GROW if self.failed else self.GROW
+        self.fit.eta0 = self.eta
+        return self.eta
+
+    def reject(self):
+        fit = self.fit
+        W, b, state, memory = self.saved
+        fit.W[...] = W
+        fit.b[...] = b
+        fit.state[...] = state
+        fit.memory[...] = memory
+        self.failed = True
+        self.eta *= self.SHRINK
+        fit.eta0 = self.eta
+        return self.eta
 
 
 class _Certifier:
@@ -249,11 +309,12 @@ class _Certifier:
         return self.objective.evaluate(self.objective.from_problem(W, b))
 
     def check(self):
-        """(certified, relative gap) at the reported coefficients."""
+        """(certified, relative gap, exact objective) at the reported
+        coefficients."""
         point = self._point()
         start = None if self.start is None else float(np.linalg.norm(self.start))
         ok = _fullbatch.converged(self.objective, point, start, self.settings.tol)
-        return ok, point.certificate.relative
+        return ok, point.certificate.relative, point.objective
 
 
 def _run_full_batch(problem, settings, fit, rows, val_rows, cfg, method, max_epochs,

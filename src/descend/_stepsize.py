@@ -68,14 +68,14 @@ def auto_step(problem, settings, rows, scaling):
     between L (B = n) and L_max = c * max_i n w_i/sum(w) ||x~_i||^2 + l2
     (B = 1) (Gower et al., 2019, "SGD: general analysis and improved
     rates").  momentum/nesterov: (1 - momentum) times that.  saga: 1 / (3
-    L_max) (Defazio et al., 2014).
+    L(B)), L(1) = L_max (Defazio et al., 2014; Gazagnadou et al., 2019).
     """
     rule = OPTIMIZERS[settings.optimizer]
     if rule.auto_eta is not None:
         return rule.auto_eta
     X, sw = problem.X, problem.sample_weight
     c = loss_by_code(problem.loss).curvature
-    if settings.optimizer == "saga":  # 1/(3 L_max), L_max over every row
+    if settings.optimizer == "saga" and settings.batch_size == 1:  # 1/(3 L_max)
         return 1.0 / (3.0 * max_row_smoothness(X, sw, rows, scaling, c, settings))
     L = c * top_eigenvalue(X, sw, rows, scaling, settings.fit_intercept) + settings.l2
     n = len(rows)
@@ -85,7 +85,8 @@ def auto_step(problem, settings, rows, scaling):
     else:
         L_max = max_row_smoothness(X, sw, rows, scaling, c, settings)
         L_b = (n * (batch - 1) * L + (n - batch) * L_max) / (batch * max(1, n - 1))
-        eta = 1.0 / (2.0 * L_b)
+        # saga: 1/(3 L(B)) (Gazagnadou et al., 2019); sgd: 1/(2 L(B))
+        eta = 1.0 / ((3.0 if settings.optimizer == "saga" else 2.0) * L_b)
     if rule.momentum_scaled:
         eta *= 1.0 - settings.momentum
     return eta

@@ -29,13 +29,13 @@ def scaling_of(moments, n_features, enabled=True):
     scaling = Scaling(np.empty((0, n_features)), None, None, False)
     if enabled:
         sigma = np.sqrt(moments.m2 / moments.weight)
-        scaling.mu = moments.mean.copy()
+        scaling.mu, scaling.sigma = moments.mean.copy(), sigma
         # Scaling's own rule for constant columns: left unscaled
         scaling.inv_sigma = np.where(sigma > 0, 1.0 / np.where(sigma > 0, sigma, 1.0), 1.0)
     return scaling
 
 
-def objective(session, index, settings, n_outputs, n_features, moments, recorder,
+def objective(session, index, settings, loss, n_outputs, n_features, moments, recorder,
               precondition, at_zero=None):
     """The Objective of problem ``index`` over the cluster's chunks.  z is
     standardised as in memory: by the problem's own scaling with
@@ -44,7 +44,8 @@ def objective(session, index, settings, n_outputs, n_features, moments, recorder
     if settings.scale_features or not precondition:
         std = scaling_of(moments, n_features, settings.scale_features)
     else:
-        std = _fullbatch.preconditioner(scaling_of(moments, n_features), settings)
+        std = _fullbatch.preconditioner(scaling_of(moments, n_features), settings,
+                                        loss_by_code(loss).curvature)
 
     prefetched = [at_zero]
 
@@ -81,12 +82,12 @@ def solve(session, index, settings, method, loss, n_outputs, moments, coef, inte
     with the last point's coefficients and the reason "interrupted".
     ``at_zero``: the Sums of the setup round's pass at the all-zero model."""
     n_features = coef.shape[1]
-    obj = objective(session, index, settings, n_outputs, n_features, moments, recorder,
-                    method != "line_search", at_zero)
+    obj = objective(session, index, settings, loss, n_outputs, n_features, moments,
+                    recorder, method != "line_search", at_zero)
     fit_scaling = scaling_of(moments, n_features, settings.scale_features)
     monitor = Monitor(settings, loss, n_outputs, n_features)
     gap_rule = settings.stopping == "gap" and settings.tol is not None
-    eta0 = np.nan
+    eta0 = 1.0  # as in memory: the unit step L-BFGS and AGD start from
     if method == "line_search":
         eta0 = (line_search_step(settings, loss, moments) if settings.eta0 == "auto"
                 else float(settings.eta0))

@@ -81,9 +81,9 @@ def run(session, settings, specs, moments, state, max_epochs, average_every, see
     DivergenceError carries ``results`` at the last finite average."""
     n_features = state.replicas[0].W.shape[1]
     gap_rule = settings.stopping == "gap" and settings.tol is not None
-    certifiers = [objective(session, c, settings, n_outputs, n_features, moments[c],
+    certifiers = [objective(session, c, settings, loss, n_outputs, n_features, moments[c],
                             recorders[c], precondition=False)
-                  for c, (_, n_outputs) in enumerate(specs)] if gap_rule else None
+                  for c, (loss, n_outputs) in enumerate(specs)] if gap_rule else None
     monitors = [Monitor(settings, loss, n_outputs, n_features,
                         np.nan if eta0 is None else eta0)
                 for (loss, n_outputs), eta0 in zip(specs, state.eta0)]

@@ -111,7 +111,7 @@ cdef double _epoch_updates(const Config *cfg, Lazy *lz, double *lzrows,
     lz.u_base = sc[DESCEND_SC_L1_U]
     if lz.has_avg:
         _open_average(lz, lz.t0)
-    if mode == MODE_BATCH:  # the scratch gradients start at zero (kept so by the updates)
+    if mode == MODE_BATCH or mode == MODE_SAGA:  # scratch gradients start at zero
         for c in prange(hog, schedule='static', num_threads=hog):
             for j in range(kp):
                 work[c * width + j] = 0.0
@@ -130,9 +130,13 @@ cdef double _epoch_updates(const Config *cfg, Lazy *lz, double *lzrows,
             total += _dense_steps(cfg, lz, data, ind, indptr, y, sw, W, b, We, be, mu,
                                   inv_sigma, rows, seg, seg_end, n, batch, sw_scale,
                                   avg_nnz, work, width, n_work, gsq)
-        elif mode == MODE_SAGA:
+        elif mode == MODE_SAGA and batch == 1:
             total += _saga_steps(cfg, lz, data, ind, indptr, y, sw, W, b, rows, seg,
                                  seg_end, sw_scale, memory, 1.0 / n, work)
+        elif mode == MODE_SAGA:
+            total += _saga_batch_steps(cfg, lz, data, ind, indptr, y, sw, W, b, rows, seg,
+                                       seg_end, n, batch, sw_scale, memory, work, marks,
+                                       touched)
         elif T == 1:
             if mode == MODE_SGD:
                 total += _sgd_steps(cfg, lz, data, ind, indptr, y, sw, W, b, rows,
@@ -197,12 +201,12 @@ cdef (Py_ssize_t, int) _run(const Config *cfg, const floating *data,
     cdef double val_score = NAN, t0 = omp_get_wtime()
     cdef Lazy lz
     _init_lazy(&lz, cfg, lzrows, lz_stride, st, p, k)
-    if cfg.batch_size == 0 or cfg.scale or (cfg.batch_size > 1 and indptr == NULL):
+    if cfg.opt.kind == DESCEND_OPT_SAGA and cfg.batch_size > 0:
+        mode = MODE_SAGA
+    elif cfg.batch_size == 0 or cfg.scale or (cfg.batch_size > 1 and indptr == NULL):
         mode = MODE_DENSE
     elif cfg.batch_size > 1:
         mode = MODE_BATCH
-    elif cfg.opt.kind == DESCEND_OPT_SAGA:
-        mode = MODE_SAGA
     elif (cfg.fused and k == 1 and cfg.opt.kind == DESCEND_OPT_SGD and not lz.has_l1
           and not lz.has_avg and cfg.loss != DESCEND_LOSS_MULTINOMIAL):
         mode = MODE_SGD
@@ -375,7 +379,7 @@ def column_moments(const floating[:, ::1] X, const floating[::1] sw,
     cdef const floating *x
     cdef const int64_t *visit = &rows[0] if rows.shape[0] else NULL
     with nogil:
-        for c in prange(n_chunks, schedule='static',
+        for c in prange(n_chunks, schedule='dynamic',
                         num_threads=_team(n_threads, n_chunks)):
             mu = &work[c, 0]
             m2 = mu + p

@@ -349,7 +349,7 @@ cdef inline void _reduce_chunks(double *work, Py_ssize_t width,
             for j in range(n_grad):
                 work[j] += buf[j]
         return
-    for j0 in prange(0, n_grad, blk, schedule='static', num_threads=team):
+    for j0 in prange(0, n_grad, blk, schedule='dynamic', num_threads=team):
         j1 = j0 + blk
         if j1 > n_grad:
             j1 = n_grad
@@ -382,7 +382,7 @@ cdef inline double _chunked_gradient(const floating *data, const index_t *ind,
             work[j] = 0.0
         return _accumulate(data, ind, indptr, p, y, sw, W, b, s, k, loss, epsilon,
                            rows, n_rows, start, end, work)
-    for c in prange(n_chunks, schedule='static', num_threads=_team(n_threads, n_chunks)):
+    for c in prange(n_chunks, schedule='dynamic', num_threads=_team(n_threads, n_chunks)):
         buf = work + c * width
         for j in range(n_grad):
             buf[j] = 0.0
@@ -416,7 +416,7 @@ cdef inline void _chunked_certificate(const floating *data, const index_t *ind,
         _accumulate_groups(data, ind, indptr, p, y, sw, W, b, k, loss, epsilon, rows,
                            0, n, work, m)
         return
-    for c in prange(n_chunks, schedule='static', num_threads=_team(n_threads, n_chunks)):
+    for c in prange(n_chunks, schedule='dynamic', num_threads=_team(n_threads, n_chunks)):
         buf = work + c * width
         for j in range(n_red):
             buf[j] = 0.0

@@ -174,6 +174,87 @@ cdef inline double _saga_steps(const Config *cfg, Lazy *lz, const floating *data
     return total + _flush(&block)
 
 
+cdef inline double _saga_batch_steps(const Config *cfg, Lazy *lz, const floating *data,
+                                     const index_t *ind, const index_t *indptr,
+                                     const floating *y, const floating *sw, floating *W,
+                                     floating *b, const int64_t *rows, Py_ssize_t first,
+                                     Py_ssize_t end, Py_ssize_t n_rows, Py_ssize_t batch,
+                                     double sw_scale, double *memory, double *g,
+                                     unsigned char *marks, int64_t *touched) noexcept nogil:
+    """_saga_steps for mini-batches: the step of batch B is along the mean
+    over its rows of (d_i - m_i) [x_i, 1], plus the stored mean; the
+    batch's coordinates (listed in ``touched``, flagged in ``marks``) are
+    caught up first, the others drift lazily as in _saga_steps.  g: K*p +
+    3K doubles of scratch, zero outside an update."""
+    cdef Py_ssize_t ii, rr, r0, r1, i, nnz, c, j, jj, l, nt, p = lz.p, kp = lz.kp
+    cdef int k = lz.k
+    cdef double total = 0.0, d, sb, a0, a1, diff, acc, v1, w, inv_b, inv_n = 1.0 / n_rows
+    cdef double *gb = g + kp
+    cdef double *zs = gb + k
+    cdef const floating *x
+    cdef const index_t *ix
+    cdef Step st
+    cdef LogBlock block
+    block.product = 1.0
+    block.count = 0
+    for ii in range(first, end):
+        r0 = ii * batch
+        r1 = r0 + batch if r0 + batch < n_rows else n_rows
+        inv_b = 1.0 / (r1 - r0)
+        _begin_step(cfg, lz, &st, ii, True)
+        sb = lz.S[ii]
+        a0 = lz.A[ii]
+        a1 = lz.A[ii + 1]
+        nt = 0
+        for c in range(k):
+            gb[c] = 0.0
+        for rr in range(r0, r1):
+            i = rows[rr]
+            _prefetch(data, ind, indptr, p, W, y, sw, rows, rr, n_rows, 1)
+            nnz = _row(data, ind, indptr, p, i, &x, &ix)
+            for c in range(k):
+                acc = 0.0
+                for j in range(nnz):
+                    jj = c * p + _col(ix, j)
+                    if not marks[jj]:
+                        marks[jj] = 1
+                        touched[nt] = jj
+                        nt += 1
+                        W[jj] = <floating>(W[jj] - lz.gbar[jj] * (a0 - lz.astamp[jj]))
+                    acc += <double>x[j] * <double>W[jj]
+                zs[c] = sb * acc + b[c]
+            if cfg.loss == DESCEND_LOSS_MULTINOMIAL:
+                total += sw[i] * descend_multinomial_loss(zs, k, <int>y[i])
+                for c in range(k):
+                    zs[c] *= sw[i] * sw_scale
+            else:
+                total += _single_loss(cfg.loss, cfg.epsilon, zs[0], y[i], sw[i], &d, &block)
+                zs[0] = d * sw_scale
+            for c in range(k):
+                diff = zs[c] - memory[i * k + c]
+                memory[i * k + c] = zs[c]
+                _racc(g + c * p, diff, x, ix, nnz)
+                gb[c] += diff
+        for l in range(nt):
+            jj = touched[l]
+            v1 = W[jj] - st.eta_sa * descend_opt_direction(
+                &cfg.opt, st.opt, g[jj] * inv_b + lz.gbar[jj], &lz.m1[jj], &lz.m2[jj])
+            if lz.has_l1:
+                w = st.sa * v1
+                v1 = copysign(fmax(fabs(w) - st.thr, 0.0), w) / st.sa
+            W[jj] = <floating>v1
+            lz.astamp[jj] = a1
+            lz.gbar[jj] += g[jj] * inv_n
+            g[jj] = 0.0
+            marks[jj] = 0
+        for c in range(k):
+            jj = kp + c
+            if cfg.fit_intercept:
+                b[c] = <floating>(b[c] - st.eta * (gb[c] * inv_b + lz.gbar[jj]))
+            lz.gbar[jj] += gb[c] * inv_n
+    return total + _flush(&block)
+
+
 cdef inline double _sgd_steps(const Config *cfg, Lazy *lz, const floating *data,
                        const index_t *ind, const index_t *indptr,
                        const floating *y, const floating *sw, floating *W,

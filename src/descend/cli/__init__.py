@@ -8,9 +8,11 @@ svmlight/libsvm file, with the model ``--model`` names (``linear``,
 ``logistic``, or scikit-learn's SGD estimators ``sgd-classifier`` and
 ``sgd-regressor``, which take ``--loss``), e.g.::
 
-    descend train data.svm --model sgd-classifier --loss log_loss --out model.joblib
+    descend train data.svm --model sgd-classifier --loss log_loss --out model.descend
 
-``descend predict`` applies a model saved by ``descend train --out``;
+``descend predict`` applies a model saved by ``descend train --out`` (a
+descend model file: data only, loading it runs no code; old pickle files
+only with ``--allow-pickle``);
 ``descend bench`` times descend's fit against scikit-learn's on a problem
 it makes on the spot.
 
@@ -52,6 +54,9 @@ def main(argv=None):
     except (CLIError, DataError, ValueError) as exc:
         # bad hyperparameters (the estimators' ValueError), bad data files
         print(f"descend {args.command}: error: {' '.join(str(exc).split())}", file=sys.stderr)
+        return 2
+    except MemoryError:
+        print(f"descend {args.command}: error: out of memory", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `descend train | head`: stop quietly
         os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())

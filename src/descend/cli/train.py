@@ -12,7 +12,7 @@ import numpy as np
 from .._data import FORMATS
 from ._args import (CLIError, HelpFormatter, batch_size, check_output_path, eta0,
                     fraction, integer, lower, number, positive_int, tol)
-from ._bundle import save_model
+from ._bundle import save_bundle
 from ._fitting import fit, format_record, warn_if_grew
 from ._models import (MODELS, OTHER_TASK, SGD_MODELS, choices, defaults, model_class,
                       model_label, options)
@@ -40,17 +40,23 @@ models (--model):
 
 examples:
   descend train                                  # breast-cancer demo
-  descend train houses.csv --target price --out model.joblib
+  descend train houses.csv --target price --out model.descend
   descend train iris.parquet --model logistic --optimizer adam --batch-size 16
-  descend train data.svm --model sgd-classifier --loss log_loss --out model.joblib
+  descend train data.svm --model sgd-classifier --loss log_loss --out model.descend
   descend train houses.csv --target price --model sgd-regressor --loss huber --epsilon 0.5
   descend train data.npz --plot curve.png --progress
-  descend predict model.joblib new.csv --out predictions.csv
+  descend predict model.descend new.csv --out predictions.csv
 
---out writes, with joblib, a dict: "estimator" (the fitted descend
-estimator), "scaler" (the fitted StandardScaler, or None), "feature_names",
-"target" and how the file's columns were matched. Load it with
-joblib.load(path), and only from sources you trust (it is a pickle)."""
+--out writes a descend model file: a zip of JSON metadata and NumPy arrays,
+data only, so that loading it runs no code (not a pickle). It holds the
+fitted estimator, the standardisation (StandardScaler's mean_ and scale_)
+and how the data file's columns were matched. 'descend predict' applies it;
+in Python, descend.load_model(path, return_extra=True) returns the
+estimator and that information (docs/model-format.md).
+
+svmlight files may imply at most max(2^20, 8 x their stored values)
+features (a one-line file with index 2000000000 would otherwise ask for
+gigabytes); --max-features sets another limit."""
 
 
 def add_parser(commands):
@@ -72,6 +78,10 @@ def add_parser(commands):
                       help="target column: a header name, or an index (negative counts "
                            "from the end; default: the last column). Not used for .npz "
                            "files with arrays X and y, nor for svmlight files")
+    data.add_argument("--max-features", type=positive_int, default=None, metavar="N",
+                      help="svmlight files: the most features (largest index + 1) a file "
+                           "may imply (default: 2^20, or 8 per stored value when that is "
+                           "more)")
     data.add_argument("--test-size", type=fraction, default=0.2, metavar="FRACTION",
                       help="share of the rows held out for the metrics, stratified by "
                            "class for classification; 0 trains on all rows (default: 0.2)")
@@ -134,8 +144,9 @@ def add_parser(commands):
 
     output = train.add_argument_group("output")
     output.add_argument("--out", metavar="MODEL", default=None,
-                        help="save the fitted model (estimator, scaler, feature names) "
-                             "to this file with joblib, for 'descend predict'")
+                        help="save the fitted model (estimator, standardisation, feature "
+                             "names) to this descend model file, for 'descend predict' "
+                             "(data only: loading it runs no code)")
     output.add_argument("--plot", metavar="CURVE.png", default=None,
                         help="save the convergence plot (objective per epoch) to this "
                              "image file; needs matplotlib")
@@ -161,7 +172,8 @@ def _check_options(args):
         raise CLIError(f"--loss {args.loss} is not a loss of --model {args.model}; "
                        f"it takes {', '.join(options(args.model, 'loss'))}")
     if args.data is None:
-        for option, value in (("--target", args.target), ("--format", args.format)):
+        for option, value in (("--target", args.target), ("--format", args.format),
+                              ("--max-features", args.max_features)):
             if value is not None:
                 raise CLIError(f"{option} needs a DATA file")
         if args.model is not None and MODELS[args.model][1] == "regression":
@@ -204,7 +216,8 @@ def _load(args):
         names = [str(name) for name in bunch.feature_names]
         return (bunch.data, bunch.target, names, "breast_cancer", None,
                 args.model or "logistic", "classification", None)
-    data = load_training_data(args.data, target=args.target, fmt=args.format)
+    data = load_training_data(args.data, target=args.target, fmt=args.format,
+                              max_features=args.max_features)
     y = data.y
     inferred, reason = describe_target(y)
     name = args.model or ("logistic" if inferred == "classification" else "linear")
@@ -287,7 +300,7 @@ def run(args):
     start = time.perf_counter()
     fit(model, X_train, y_train, progress)
     seconds = time.perf_counter() - start
-    model.set_params(verbose=0, callback=None)  # picklable, and quiet once loaded
+    model.set_params(verbose=0, callback=None)  # storable, and quiet once loaded
     if lines and n_problems > 1:
         print(f"one-vs-rest: {n_problems} binary problems, one per class; the objective "
               f"is their sum")
@@ -302,13 +315,12 @@ def run(args):
     print(f"fit time: {seconds:.3f} s")
 
     if args.out is not None:
-        save_model(args.out, task=task, estimator=model, scaler=scaler,
-                   feature_names=list(feature_names),
-                   named_features=builtin or data.named,
-                   target="target" if builtin else data.target,
-                   target_index=None if builtin else data.target_index,
-                   n_columns=X.shape[1] if builtin else data.n_columns,
-                   sparse_input=sparse_input)
+        save_bundle(args.out, model, scaler=scaler, feature_names=feature_names,
+                    named=builtin or data.named,
+                    target="target" if builtin else data.target,
+                    target_index=None if builtin else data.target_index,
+                    n_columns=X.shape[1] if builtin else data.n_columns,
+                    sparse_input=sparse_input)
         print(f"saved the model to {args.out}")
     if args.plot is not None:
         save_plot(model.history_, args.plot, f"{label} on {os.path.basename(source)}",
