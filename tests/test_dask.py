@@ -341,6 +341,29 @@ def test_a_worker_killed_mid_fit_does_not_hang_the_fit(client):
     assert killed[0] not in worker_pids(client).values()  # it died (and was replaced)
 
 
+def test_lost_data_that_cannot_be_recomputed_stops_the_fit_with_a_clear_error(client):
+    X, y = make_data("binary")
+    # blocks put on the workers by hand: no graph to recompute them from
+    xs = client.scatter([X[i:i + CHUNK] for i in range(0, N, CHUNK)])
+    ys = client.scatter([y[i:i + CHUNK] for i in range(0, N, CHUNK)])
+    Xd = da.concatenate([da.from_delayed(f, shape=(CHUNK, P), dtype=float) for f in xs])
+    yd = da.concatenate([da.from_delayed(f, shape=(CHUNK,), dtype=float) for f in ys])
+
+    def kill_one(record):
+        if record["epoch"] == 2:
+            os.kill(sorted(worker_pids(client).items())[0][1], signal.SIGKILL)
+
+    model = ddk.LogisticRegression(alpha=1e-3, tol=1e-10, callback=kill_one)
+    start = time.perf_counter()
+    with pytest.raises(RuntimeError, match="lost and cannot be recomputed"):
+        model.fit(Xd, yd)
+    assert time.perf_counter() - start < 60
+    assert model.history_.stop_reason == "failed" and len(model.history_) >= 2
+    assert np.all(np.isfinite(model.coef_)) and np.any(model.coef_ != 0)
+    del xs, ys, Xd, yd
+    client.wait_for_workers(2, timeout=60)
+
+
 def test_ctrl_c_on_the_client_stops_the_fit_and_keeps_its_coefficients(client):
     X, y = make_data("binary")
 

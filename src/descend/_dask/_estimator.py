@@ -204,11 +204,13 @@ class DaskMixin:
         except _solver.DivergenceError as exc:
             self._store_dask(exc.results, exc.rounds, data, None)
             raise
-        results, rounds, state, reason = outcome
+        results, rounds, state, reason, error = outcome
         self._store_dask(results, rounds, data, state)
         if reason == "interrupted":
             raise KeyboardInterrupt("the fit was interrupted; the fitted attributes hold "
                                     "its last coefficients")
+        if error is not None:  # the fitted attributes hold the last completed iteration's
+            raise error
         if reason == "diverged":
             raise _divergence(self.history_)
         if not partial:
@@ -217,7 +219,7 @@ class DaskMixin:
 
     def _train(self, session, settings, mode, start, partial, from_zero):
         """The setup round, then the mode; returns (results, Rounds,
-        LocalState or None, stop reason).  ``from_zero``: the fit starts
+        LocalState or None, stop reason, the exception that stopped it).  ``from_zero``: the fit starts
         from the all-zero model (the setup round makes its first pass)."""
         setup_recorder = Recorder(settings, problem=-1)
         fit_start = setup_recorder.start
@@ -235,23 +237,24 @@ class DaskMixin:
                      for c in range(len(total))]
         initial = start(recorders, [n_outputs for _, n_outputs in specs])
         if mode == "exact":
-            results, reasons = self._exact(session, settings, specs, total, initial,
-                                           recorders, first_sums)
+            results, reasons, errors = self._exact(session, settings, specs, total,
+                                                   initial, recorders, first_sums)
             state, reason = None, _first_reason(reasons)
+            error = next((e for e in errors if e is not None), None)
         else:
             state = initial if isinstance(initial, _local.LocalState) else _local.start(
                 settings, self.n_features_in_, total, *initial)
             seed = settings.seed
             max_epochs = 1 if partial else settings.max_iter
             try:
-                results, reason = _local.run(session, settings, specs, total, state,
-                                             max_epochs, self.average_every, seed,
-                                             recorders, setup_recorder)
+                results, reason, error = _local.run(
+                    session, settings, specs, total, state, max_epochs, self.average_every,
+                    seed, recorders, setup_recorder)
             except _solver.DivergenceError as exc:
                 exc.rounds = _merge_rounds([setup_recorder, *recorders])
                 raise
             state.histories = [r.history for r in recorders]
-        return results, _merge_rounds([setup_recorder, *recorders]), state, reason
+        return results, _merge_rounds([setup_recorder, *recorders]), state, reason, error
 
     def _exact(self, session, settings, specs, moments_, initial, recorders, first_sums):
         """Mode "exact" for each problem (one-vs-rest classes at once, in
@@ -274,7 +277,7 @@ class DaskMixin:
             workers = min(len(specs), MAX_CONCURRENT_PROBLEMS)
             with ThreadPoolExecutor(max_workers=workers) as pool:
                 outcomes = list(pool.map(one, range(len(specs))))
-        return [r for r, _ in outcomes], [reason for _, reason in outcomes]
+        return tuple(list(column) for column in zip(*outcomes))
 
     def _store_dask(self, results, rounds, data, state):
         for result in results:

@@ -20,7 +20,7 @@ from .._rules import loss_by_code
 from .._solver import Result
 from ._chunks import certificate_pass
 from ._record import PASS, Monitor
-from ._rounds import Interrupted
+from ._rounds import STOPS, stop_reason
 
 
 def scaling_of(moments, n_features, enabled=True):
@@ -78,8 +78,9 @@ def solve(session, index, settings, method, loss, n_outputs, moments, coef, inte
           recorder, at_zero=None):
     """Problem ``index`` from the raw model (coef, intercept) by ``method``
     ("lbfgs", "agd" or "line_search") over exact passes on the cluster;
-    returns (Result, stop reason).  An interrupt from the client ends it
-    with the last point's coefficients and the reason "interrupted".
+    returns (Result, stop reason, the exception that stopped it or None).
+    An interrupt from the client or a failed round ends it with the last
+    point's coefficients (reason "interrupted" or "failed").
     ``at_zero``: the Sums of the setup round's pass at the all-zero model."""
     n_features = coef.shape[1]
     obj = objective(session, index, settings, loss, n_outputs, n_features, moments,
@@ -111,7 +112,7 @@ def solve(session, index, settings, method, loss, n_outputs, moments, coef, inte
 
     Wp, bp = (fit_scaling.to_scaled(coef, intercept) if settings.scale_features
               else (coef, intercept))
-    reason = "tol"
+    reason, error = "tol", None
     try:
         first = obj.evaluate(obj.from_problem(Wp, bp))
         state["point"] = first
@@ -121,8 +122,8 @@ def solve(session, index, settings, method, loss, n_outputs, moments, coef, inte
         else:
             _, reason = _fullbatch.minimize(obj, first, method, settings.max_iter,
                                             on_iteration, eta0=eta0)
-    except Interrupted:
-        reason = "interrupted"
+    except STOPS as exc:
+        reason, error = stop_reason(exc), exc
     point = state["point"]
     if point is None:  # interrupted before the first pass completed
         W, b = np.asarray(coef, dtype=np.float64), np.asarray(intercept, dtype=np.float64)
@@ -133,4 +134,4 @@ def solve(session, index, settings, method, loss, n_outputs, moments, coef, inte
     recorder.history.stop_reason = reason
     result = Result(coef=W, intercept=b, history=recorder.history, n_iter=recorder.epoch,
                     n_updates=state["passes"], converged=state["certified"], eta0=eta0)
-    return result, reason
+    return result, reason, error

@@ -31,7 +31,7 @@ from .._solver import Result
 from ._chunks import Plan, Replica, local_epochs
 from ._exact import objective, scaling_of
 from ._record import LOCAL, Monitor
-from ._rounds import Interrupted
+from ._rounds import STOPS, stop_reason
 
 SC = _codes.Scalar
 
@@ -75,7 +75,8 @@ def start(settings, n_features, moments, coefs, intercepts):
 def run(session, settings, specs, moments, state, max_epochs, average_every, seed,
         recorders, rounds):
     """Rounds of local epochs until the stopping rule, ``max_epochs``
-    epochs, the callback or an interrupt; returns (Results, stop reason).
+    epochs, the callback, an interrupt or a failed round; returns (Results,
+    stop reason, the exception that stopped it or None).
     ``specs`` are (loss, n_outputs) per problem; ``rounds`` the Recorder
     that logs the local rounds (which serve every problem at once).  A
     DivergenceError carries ``results`` at the last finite average."""
@@ -93,7 +94,7 @@ def run(session, settings, specs, moments, state, max_epochs, average_every, see
                        for obj, rep in zip(certifiers, state.replicas)]
     certified = [False] * len(specs)
     best = [(np.inf, None)] * len(specs)  # keep_best: (objective, replica)
-    done, reason = 0, "max_iter"
+    done, reason, error = 0, "max_iter", None
     try:
         while done < max_epochs:
             epochs = min(average_every, max_epochs - done)
@@ -141,13 +142,13 @@ def run(session, settings, specs, moments, state, max_epochs, average_every, see
             if all(stops):
                 reason = "no_improvement"
                 break
-    except Interrupted:
-        reason = "interrupted"
+    except STOPS as exc:
+        reason, error = stop_reason(exc), exc
     for recorder in recorders:
         recorder.history.stop_reason = reason
     if settings.keep_best:  # report the best round's model (and continue from it)
         state.replicas = [kept or last for (_, kept), last in zip(best, state.replicas)]
-    return results(state, settings, recorders, certified), reason
+    return results(state, settings, recorders, certified), reason, error
 
 
 def _certify(obj, replica):

@@ -55,6 +55,16 @@ class RoundFailed(RuntimeError):
     """A round could not complete on the cluster."""
 
 
+#: what ends a fit early but keeps what it learnt: the client's interrupt,
+#: a cluster that cannot complete a round, ``round_timeout``
+STOPS = (Interrupted, RoundFailed, TimeoutError)
+
+
+def stop_reason(exc):
+    """history_.stop_reason for one of STOPS."""
+    return "interrupted" if isinstance(exc, Interrupted) else "failed"
+
+
 @dataclasses.dataclass
 class RoundStats:
     """How one round went: its wall seconds on the client, the seconds the
@@ -171,6 +181,21 @@ class Session:
     def wait(self, futures):
         """The futures' results, waiting in short polls (see the module
         docstring for when it gives up)."""
+        try:
+            self._poll(futures)
+            return self.client.gather(futures)
+        except CancelledError as exc:
+            raise RoundFailed(
+                f"a round of the fit was cancelled on the cluster ({exc}): data it "
+                f"needs was lost and cannot be recomputed (e.g. arrays put on a "
+                f"worker that died with client.scatter: build the Dask collection "
+                f"from a graph, e.g. da.from_array or dd.read_parquet, to make it "
+                f"recomputable), or the client lost its scheduler.") from exc
+        except Exception as exc:
+            _raise_if_lost_worker(exc)
+            raise
+
+    def _poll(self, futures):
         from distributed import wait
 
         start = last_seen = last_check = time.monotonic()
@@ -179,7 +204,7 @@ class Session:
                 raise Interrupted
             try:
                 wait(futures, timeout=POLL_SECONDS)
-                break
+                return
             except TimeoutError:
                 pass
             now = time.monotonic()
@@ -196,18 +221,6 @@ class Session:
                     raise RoundFailed(
                         f"the Dask cluster has had no worker for {NO_WORKER_SECONDS:.0f} s; "
                         f"the fit stopped. Start workers (or a new cluster) and fit again.")
-        try:
-            return self.client.gather(futures)
-        except CancelledError as exc:
-            raise RoundFailed(
-                f"a round of the fit was cancelled on the cluster ({exc}): data it "
-                f"needs was lost and cannot be recomputed (e.g. arrays put on a "
-                f"worker that died with client.scatter: build the Dask collection "
-                f"from a graph, e.g. da.from_array or dd.read_parquet, to make it "
-                f"recomputable), or the client lost its scheduler.") from exc
-        except Exception as exc:
-            _raise_if_lost_worker(exc)
-            raise
 
 
 def _release(futures):
