@@ -32,10 +32,12 @@ except ImportError as exc:  # pragma: no cover - depends on the environment
     raise ImportError(
         'descend.dask needs dask and distributed: pip install "descend[dask]"') from exc
 
+from sklearn.utils.metaestimators import available_if
+
 from . import _linear, _logistic, _sgd
 from ._classes import partial_fit_labels
 from ._dask._collection import is_dask
-from ._dask._estimator import DaskClassifier, DaskRegressor, dask_estimator
+from ._dask._estimator import DaskMixin, dask_estimator
 from ._dask._record import ROUND_COLUMNS, Rounds
 from ._validation import check_sample_weight
 
@@ -50,6 +52,154 @@ DASK_INPUT = """
         X is never collected onto the client."""
 
 
+class _Regressor(DaskMixin):
+    """partial_fit and predict of the regressors."""
+
+    _y_numeric = True
+
+    def partial_fit(self, X, y, sample_weight=None):
+        """One epoch over these rows, continuing the previous fit/partial_fit.
+
+        In memory: the parent's ``partial_fit``. On Dask input: one round of
+        mode "local_sgd" (one epoch on each chunk, then the average),
+        continuing the averaged model and optimizer state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, Dask Array, Dask DataFrame} of shape (n_samples, n_features)
+            Training rows.
+        y : array-like or Dask collection of shape (n_samples,)
+            Target values.
+        sample_weight : array-like or Dask collection of shape (n_samples,), default=None
+            Non-negative weight of each sample.
+
+        Returns
+        -------
+        self : estimator
+            The updated estimator.
+        """
+        if not is_dask(X, y, sample_weight):
+            return super().partial_fit(X, y, sample_weight)
+        return self._partial_fit_dask(X, y, sample_weight=sample_weight)
+
+    def predict(self, X):
+        """Predicted targets ``X @ coef_ + intercept_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, Dask Array, Dask DataFrame} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        y_pred : ndarray or Dask Array of shape (n_samples,)
+            Predictions; a lazy Dask array, computed block by block on the
+            workers, for Dask input.
+        """
+        return self._predict_with("predict", X)
+
+
+class _Classifier(DaskMixin):
+    """partial_fit and the predictions of the classifiers."""
+
+    def partial_fit(self, X, y, classes=None, sample_weight=None):
+        """One epoch over these rows, continuing the previous fit/partial_fit.
+
+        In memory: the parent's ``partial_fit``. On Dask input: one round of
+        mode "local_sgd" (one epoch on each chunk, then the average),
+        continuing the averaged model and optimizer state.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, Dask Array, Dask DataFrame} of shape (n_samples, n_features)
+            Training rows.
+        y : array-like or Dask collection of shape (n_samples,)
+            Their labels, all among ``classes``.
+        classes : array-like of shape (n_classes,), default=None
+            Every label the model will see; required on the first call.
+        sample_weight : array-like or Dask collection of shape (n_samples,), default=None
+            Non-negative weight of each sample.
+
+        Returns
+        -------
+        self : estimator
+            The updated estimator.
+        """
+        if not is_dask(X, y, sample_weight):
+            return super().partial_fit(X, y, classes, sample_weight)
+        return self._partial_fit_dask(X, y, classes, sample_weight)
+
+    def predict(self, X):
+        """Class of each sample: the positive side, or the best score.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, Dask Array, Dask DataFrame} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        labels : ndarray or Dask Array of shape (n_samples,)
+            Predicted labels, from ``classes_``; a lazy Dask array, computed
+            block by block on the workers, for Dask input.
+        """
+        return self._predict_with("predict", X)
+
+    def decision_function(self, X):
+        """Linear scores ``X @ coef_.T + intercept_``.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, Dask Array, Dask DataFrame} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        scores : ndarray or Dask Array of shape (n_samples,) or (n_samples, n_classes)
+            As the parent's; a lazy Dask array for Dask input.
+        """
+        return self._predict_with("decision_function", X)
+
+    def _proba_available(self):
+        """As the parent: SGDClassifier gives probabilities for some losses only."""
+        check = getattr(super(), "_has_proba", None)
+        return True if check is None else check()
+
+    @available_if(_proba_available)
+    def predict_proba(self, X):
+        """Class probabilities, as the parent computes them.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, Dask Array, Dask DataFrame} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        proba : ndarray or Dask Array of shape (n_samples, n_classes)
+            Probability of each class in ``classes_``; a lazy Dask array for
+            Dask input.
+        """
+        return self._predict_with("predict_proba", X)
+
+    @available_if(_proba_available)
+    def predict_log_proba(self, X):
+        """Logarithm of :meth:`predict_proba`.
+
+        Parameters
+        ----------
+        X : {array-like, sparse matrix, Dask Array, Dask DataFrame} of shape (n_samples, n_features)
+            Samples.
+
+        Returns
+        -------
+        log_proba : ndarray or Dask Array of shape (n_samples, n_classes)
+            Log-probability of each class in ``classes_``; a lazy Dask array
+            for Dask input.
+        """
+        return self._predict_with("predict_log_proba", X)
+
+
 def _fit_doc(cls):
     """The parent's fit docstring with a note on Dask input."""
     doc = cls._in_memory_class.fit.__doc__
@@ -60,7 +210,7 @@ def _fit_doc(cls):
 
 @_fit_doc
 @dask_estimator
-class LinearRegression(DaskRegressor, _linear.LinearRegression):
+class LinearRegression(_Regressor, _linear.LinearRegression):
     """Linear regression by gradient descent, in memory or on a Dask cluster."""
 
     def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
@@ -74,7 +224,7 @@ class LinearRegression(DaskRegressor, _linear.LinearRegression):
 
 @_fit_doc
 @dask_estimator
-class LogisticRegression(DaskClassifier, _logistic.LogisticRegression):
+class LogisticRegression(_Classifier, _logistic.LogisticRegression):
     """Binary and multinomial logistic regression, in memory or on a Dask cluster."""
 
     def fit(self, X, y, sample_weight=None, coef_init=None, intercept_init=None):
@@ -88,7 +238,7 @@ class LogisticRegression(DaskClassifier, _logistic.LogisticRegression):
 
 @_fit_doc
 @dask_estimator
-class SGDClassifier(DaskClassifier, _sgd.SGDClassifier):
+class SGDClassifier(_Classifier, _sgd.SGDClassifier):
     """Linear classifiers by stochastic gradient descent, in memory or on a Dask cluster."""
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):
@@ -103,7 +253,7 @@ class SGDClassifier(DaskClassifier, _sgd.SGDClassifier):
 
 @_fit_doc
 @dask_estimator
-class SGDRegressor(DaskRegressor, _sgd.SGDRegressor):
+class SGDRegressor(_Regressor, _sgd.SGDRegressor):
     """Linear regression by stochastic gradient descent, in memory or on a Dask cluster."""
 
     def fit(self, X, y, coef_init=None, intercept_init=None, sample_weight=None):

@@ -19,8 +19,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.metaestimators import available_if
-from sklearn.utils.validation import check_is_fitted, validate_data
+from sklearn.utils.validation import validate_data
 
 from .. import _solver
 from .._classes import check_partial_fit_classes, partial_fit_labels
@@ -30,6 +29,7 @@ from .._validation import NONE, Interval, Options
 from . import _exact, _local
 from ._chunks import setup
 from ._collection import blocks, is_dask, labels, prepare_chunks
+from ._predict import lazy_predictions
 from ._record import SETUP, Recorder, Rounds
 from ._rounds import Interrupted, Session, run_interruptibly
 
@@ -118,6 +118,11 @@ def _docstring(summary, parent):
 class DaskMixin:
     """Dispatch on the input's type: Dask collections train on the cluster
     (see the module docstring), everything else goes to the parent."""
+
+    def _predict_with(self, name, X):
+        """The parent's method ``name`` on X; on Dask input a lazy Dask array."""
+        method = getattr(super(), name)
+        return lazy_predictions(self, name, X) if is_dask(X) else method(X)
 
     #: y is a regression target (validated as numbers)
     _y_numeric = False
@@ -318,199 +323,6 @@ class DaskMixin:
                 template.class_weight = dict(zip(self.classes_.tolist(), weights.tolist()))
         return template
 
-    # ---- predictions
-
-    def _predict_with(self, name, X):
-        """The parent's method ``name`` on X: a lazy Dask array, block by
-        block on the workers, for Dask input."""
-        method = getattr(super(), name)
-        if not is_dask(X):
-            return method(X)
-        check_is_fitted(self)
-        import dask.array as da
-        from dask import delayed
-
-        if X.ndim != 2:
-            raise ValueError(f"X must be a 2-D Dask collection; got {X.ndim} dimension(s).")
-        self._set_features(X, reset=False)  # the feature count and names, at once
-        model = self._in_memory_model()
-        probe = getattr(model, name)(_probe(X, self.n_features_in_))
-        tail = probe.shape[1:]
-        if hasattr(X, "columns"):  # a DataFrame: partitions keep their column names
-            apply = delayed(_apply, pure=True)
-            model_ = delayed(model, pure=True)
-            parts = [da.from_delayed(apply(part, model_, name), shape=(np.nan, *tail),
-                                     dtype=probe.dtype, meta=probe[:0])
-                     for part in X.to_delayed()]
-            return da.concatenate(parts)
-        if X.numblocks[1] > 1:
-            X = X.rechunk({1: -1})
-        if tail:
-            return X.map_blocks(_apply, model, name, dtype=probe.dtype, meta=probe[:0],
-                                chunks=(X.chunks[0], tail))
-        return X.map_blocks(_apply, model, name, dtype=probe.dtype, meta=probe[:0],
-                            drop_axis=1)
-
-    def _in_memory_model(self):
-        """The fitted model as its in-memory descend class (what the workers
-        predict with)."""
-        parent = self._in_memory_class
-        names = inspect.signature(parent.__init__).parameters
-        model = parent(**{k: v for k, v in self.get_params(deep=False).items()
-                          if k in names and k != "callback"})
-        for attr, value in vars(self).items():
-            if attr.endswith("_") and not attr.startswith("_") and attr != "rounds_":
-                setattr(model, attr, value)
-        return model
-
-
-class DaskRegressor(DaskMixin):
-    """partial_fit and predict of the regressors."""
-
-    _y_numeric = True
-
-    def partial_fit(self, X, y, sample_weight=None):
-        """One epoch over these rows, continuing the previous fit/partial_fit.
-
-        In memory: the parent's ``partial_fit``. On Dask input: one round of
-        mode "local_sgd" (one epoch on each chunk, then the average),
-        continuing the averaged model and optimizer state.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, Dask Array, Dask DataFrame} of shape (n_samples, n_features)
-            Training rows.
-        y : array-like or Dask collection of shape (n_samples,)
-            Target values.
-        sample_weight : array-like or Dask collection of shape (n_samples,), default=None
-            Non-negative weight of each sample.
-
-        Returns
-        -------
-        self : estimator
-            The updated estimator.
-        """
-        if not is_dask(X, y, sample_weight):
-            return super().partial_fit(X, y, sample_weight)
-        return self._partial_fit_dask(X, y, sample_weight=sample_weight)
-
-    def predict(self, X):
-        """Predicted targets ``X @ coef_ + intercept_``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, Dask Array, Dask DataFrame} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        y_pred : ndarray or Dask Array of shape (n_samples,)
-            Predictions; a lazy Dask array, computed block by block on the
-            workers, for Dask input.
-        """
-        return self._predict_with("predict", X)
-
-
-class DaskClassifier(DaskMixin):
-    """partial_fit and the predictions of the classifiers."""
-
-    def partial_fit(self, X, y, classes=None, sample_weight=None):
-        """One epoch over these rows, continuing the previous fit/partial_fit.
-
-        In memory: the parent's ``partial_fit``. On Dask input: one round of
-        mode "local_sgd" (one epoch on each chunk, then the average),
-        continuing the averaged model and optimizer state.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, Dask Array, Dask DataFrame} of shape (n_samples, n_features)
-            Training rows.
-        y : array-like or Dask collection of shape (n_samples,)
-            Their labels, all among ``classes``.
-        classes : array-like of shape (n_classes,), default=None
-            Every label the model will see; required on the first call.
-        sample_weight : array-like or Dask collection of shape (n_samples,), default=None
-            Non-negative weight of each sample.
-
-        Returns
-        -------
-        self : estimator
-            The updated estimator.
-        """
-        if not is_dask(X, y, sample_weight):
-            return super().partial_fit(X, y, classes, sample_weight)
-        return self._partial_fit_dask(X, y, classes, sample_weight)
-
-    def predict(self, X):
-        """Class of each sample: the positive side, or the best score.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, Dask Array, Dask DataFrame} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        labels : ndarray or Dask Array of shape (n_samples,)
-            Predicted labels, from ``classes_``; a lazy Dask array, computed
-            block by block on the workers, for Dask input.
-        """
-        return self._predict_with("predict", X)
-
-    def decision_function(self, X):
-        """Linear scores ``X @ coef_.T + intercept_``.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, Dask Array, Dask DataFrame} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        scores : ndarray or Dask Array of shape (n_samples,) or (n_samples, n_classes)
-            As the parent's; a lazy Dask array for Dask input.
-        """
-        return self._predict_with("decision_function", X)
-
-    def _proba_available(self):
-        """As the parent: SGDClassifier gives probabilities for some losses only."""
-        check = getattr(super(), "_has_proba", None)
-        return True if check is None else check()
-
-    @available_if(_proba_available)
-    def predict_proba(self, X):
-        """Class probabilities, as the parent computes them.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, Dask Array, Dask DataFrame} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        proba : ndarray or Dask Array of shape (n_samples, n_classes)
-            Probability of each class in ``classes_``; a lazy Dask array for
-            Dask input.
-        """
-        return self._predict_with("predict_proba", X)
-
-    @available_if(_proba_available)
-    def predict_log_proba(self, X):
-        """Logarithm of :meth:`predict_proba`.
-
-        Parameters
-        ----------
-        X : {array-like, sparse matrix, Dask Array, Dask DataFrame} of shape (n_samples, n_features)
-            Samples.
-
-        Returns
-        -------
-        log_proba : ndarray or Dask Array of shape (n_samples, n_classes)
-            Log-probability of each class in ``classes_``; a lazy Dask array
-            for Dask input.
-        """
-        return self._predict_with("predict_log_proba", X)
-
 
 def _per_problem(coef, intercept, outputs):
     """Stacked coefficients (sum(outputs), p) and intercepts split into each
@@ -518,22 +330,6 @@ def _per_problem(coef, intercept, outputs):
     bounds = np.cumsum([0, *outputs])
     pairs = list(zip(bounds[:-1], bounds[1:]))
     return [coef[a:b] for a, b in pairs], [intercept[a:b] for a, b in pairs]
-
-
-def _apply(block, model, name):
-    """model.<name>(block), on a worker."""
-    return getattr(model, name)(block)
-
-
-def _probe(X, n_features):
-    """One row of zeros shaped like X's blocks (for the output's dtype and width)."""
-    if hasattr(X, "columns"):
-        import pandas as pd
-
-        return pd.DataFrame(np.zeros((1, n_features)), columns=X._meta.columns)
-    if sp.issparse(X._meta):
-        return sp.csr_matrix((1, n_features), dtype=X.dtype)
-    return np.zeros((1, n_features), dtype=X.dtype)
 
 
 def _stub(data):
