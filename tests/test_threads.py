@@ -146,3 +146,49 @@ def test_concurrent_step_estimates_give_the_bits_of_lone_ones(data):
     with ThreadPoolExecutor(max_workers=4) as pool:
         together = list(pool.map(lambda _: _fit(config, data), range(24)))
     assert together == [lone] * 24
+
+
+def test_concurrent_fits_share_the_openmp_threads(monkeypatch, data):
+    # two fits in two Python threads at once, n_jobs not given: the second
+    # takes half the team, so the two never start two full teams on the
+    # same cores; an explicit n_jobs is used as given
+    import threading
+
+    from descend import _solver
+
+    available = resolve_n_threads(None)
+    seen, barrier = [], threading.Barrier(2, timeout=60)
+    real = _solver.solve
+
+    def spy(problem, settings, **kwargs):
+        seen.append(settings.n_threads)
+        barrier.wait()  # both fits are inside solve_all before either ends
+        return real(problem, settings, **kwargs)
+
+    monkeypatch.setattr(_solver, "solve", spy)
+    X, z = data[0], data[1]
+    for n_jobs, expected in [(None, [max(1, available // 2), available]),
+                             (2, [2, 2])]:
+        seen.clear()
+        with ThreadPoolExecutor(max_workers=2) as pool:
+            list(pool.map(lambda _: descend.LinearRegression(n_jobs=n_jobs).fit(X, z),
+                          range(2)))
+        assert sorted(seen) == sorted(expected)
+
+
+@pytest.mark.parametrize("params", [dict(batch_size=4096),
+                                    dict(batch_size=2048, optimizer="adam", eta0=1e-3),
+                                    dict(batch_size=1000, optimizer="saga")])
+def test_dense_mini_batches_give_the_same_bits_for_any_thread_count(params):
+    # batches big enough to be summed in several chunks: the chunk count
+    # comes from the batch, never from the team
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((20000, 100))
+    y = X @ rng.standard_normal(100)
+    fits = [descend.LinearRegression(max_iter=4, tol=None, random_state=0, n_jobs=n_jobs,
+                                     **params).fit(X, y).coef_ for n_jobs in (1, None, 2)]
+    with threadpool_limits(limits=1, user_api="openmp"):
+        fits.append(descend.LinearRegression(max_iter=4, tol=None, random_state=0,
+                                             **params).fit(X, y).coef_)
+    for coef in fits[1:]:
+        np.testing.assert_array_equal(coef, fits[0])

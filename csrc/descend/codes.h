@@ -135,6 +135,13 @@ static inline int descend_stop_requested(const volatile unsigned char *flag)
     return flag != 0 && *flag != 0;
 }
 
+/* Limits of the kernels' scratch that the Python layer sizes it by. */
+enum descend_limits {
+    /* chunks of a mini-batch gradient, at most: the count comes from the
+       batch's work alone, never from the thread count (_steps.pxd) */
+    DESCEND_BATCH_MAX_CHUNKS = 16
+};
+
 /* Rows of the per-epoch schedule of the lazy updates (see _kernels.pyx). */
 enum descend_lazy_row {
     DESCEND_LZ_ETA = 0,   /* step size of the update at position i              */

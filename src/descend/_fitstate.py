@@ -158,8 +158,12 @@ class FitState:
         batch_size longest rows)."""
         k, p = self.W.shape
         width = scratch_width(p, k)
+        by_memory = max(1, MAX_SCRATCH // width)
+        per_thread = max(1, min(n_threads, by_memory))
+        # mini-batches: a row per chunk (BATCH_MAX_CHUNKS, from the batch
+        # alone, so any thread count gives the same bits) or per thread
         n_work = (n_chunks_for(len(rows), p, k) if full_batch
-                  else max(1, min(n_threads, MAX_SCRATCH // width)))
+                  else max(per_thread, min(_codes.BATCH_MAX_CHUNKS, by_memory)))
         self.rows = rows.copy()  # the kernels shuffle it in place; problems may share rows
         self.work = np.zeros((n_work, width))
         updates = 1 if full_batch else -(-len(rows) // settings.batch_size)
@@ -176,8 +180,8 @@ class FitState:
                 cap = max(1, min(k * p, k * int(lengths.sum())))
             else:
                 cap = k * p
-            self.marks = np.zeros((n_work, k * p), dtype=np.uint8)
-            self.touched = np.empty((n_work, cap), dtype=np.int64)
+            self.marks = np.zeros((per_thread, k * p), dtype=np.uint8)
+            self.touched = np.empty((per_thread, cap), dtype=np.int64)
         return n_work
 
     def release(self):

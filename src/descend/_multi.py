@@ -6,7 +6,9 @@ thread count."""
 from __future__ import annotations
 
 import dataclasses
+import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 
 import numpy as np
 
@@ -17,6 +19,33 @@ from ._history import combine_histories
 def problem_seed(seed, c):
     """A distinct 64-bit shuffling seed for problem c of several."""
     return (seed ^ ((c + 1) * 0xD1B54A32D192ED03)) % 2**64
+
+
+_running = 0  # fits running in this process now
+_running_lock = threading.Lock()
+
+
+@contextmanager
+def _thread_share(settings):
+    """The settings of a fit that shares the process's OpenMP threads with
+    the fits already running in other Python threads (a threading joblib
+    backend, a server handling requests): with n_jobs not given, each of
+    k concurrent fits takes 1/k of them, so k fits never start k full
+    teams on the same cores.  An explicit n_jobs is used as given.  No
+    result depends on the thread count (Hogwild, which does, runs only
+    with an explicit n_jobs)."""
+    global _running
+    with _running_lock:
+        _running += 1
+        running = _running
+    try:
+        if running > 1 and not settings.n_jobs_given:
+            settings = dataclasses.replace(
+                settings, n_threads=max(1, settings.n_threads // running))
+        yield settings
+    finally:
+        with _running_lock:
+            _running -= 1
 
 
 def solve_all(problems, settings, fits=None, coef=None, intercept=None, epochs=None,
@@ -31,9 +60,10 @@ def solve_all(problems, settings, fits=None, coef=None, intercept=None, epochs=N
     and fit state.  Ctrl-C stops every problem (_interrupt.py)."""
     flag = _interrupt.new_flag()
     try:
-        results, new_fits = _interrupt.run(
-            lambda: _solve_problems(problems, settings, flag, fits, coef, intercept,
-                                    epochs, split), flag)
+        with _thread_share(settings) as shared:
+            results, new_fits = _interrupt.run(
+                lambda: _solve_problems(problems, shared, flag, fits, coef, intercept,
+                                        epochs, split), flag)
     except KeyboardInterrupt as exc:
         if hasattr(exc, "outcome"):  # every problem had finished as Ctrl-C came
             exc.results, exc.fits = exc.outcome

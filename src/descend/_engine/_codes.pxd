@@ -14,6 +14,9 @@ cdef extern from "descend/codes.h":
         DESCEND_N_OPTIMIZERS
         DESCEND_SCHED_ADAPTIVE
         DESCEND_N_SCHEDULES
+    # scratch limits (Python reads them from descend._engine._codes)
+    enum:
+        DESCEND_BATCH_MAX_CHUNKS
     # the rows, slots, columns and statuses, for the kernels (Python reads
     # the same C values through the cpdef enums below)
     enum:

@@ -15,6 +15,8 @@ OPTIMIZER_NAMES = tuple(descend_optimizer_names[i].decode()
                         for i in range(DESCEND_N_OPTIMIZERS))
 SCHEDULE_NAMES = tuple(descend_schedule_names[i].decode()
                        for i in range(DESCEND_N_SCHEDULES))
+#: chunks of a mini-batch gradient, at most (the scratch has that many rows)
+BATCH_MAX_CHUNKS = DESCEND_BATCH_MAX_CHUNKS
 
 
 def optimizer_buffers(int code):

@@ -22,7 +22,10 @@ cdef enum:
 
 cdef extern from *:
     """
-    /* A batch's gradient is split across threads from this many multiply-adds on. */
+    /* A batch's gradient is summed in one chunk per this many multiply-adds
+       (at most DESCEND_BATCH_MAX_CHUNKS, codes.h), the chunks shared by the
+       threads: the chunk count comes from the batch alone, so the result
+       does not depend on the thread count. */
     #define DESCEND_PARALLEL_MIN_WORK 131072.0
     """
     double PARALLEL_MIN_WORK "DESCEND_PARALLEL_MIN_WORK"
@@ -430,7 +433,8 @@ cdef inline double _dense_steps(const Config *cfg, Lazy *lz, const floating *dat
                          Py_ssize_t *reached) noexcept nogil:
     """Updates first..end of the epoch, each from the gradient of its batch
     summed by chunks (full batch: cfg.n_chunks, from the shape alone;
-    smaller batches: the threads, once big enough to pay), then a step of
+    smaller batches: one per PARALLEL_MIN_WORK multiply-adds, at most
+    BATCH_MAX_CHUNKS, shared by the threads), then a step of
     every coordinate.  With cfg.scale the gradient is read through the
     raw-space twin (We, be) and mapped to the scaled space.  A full batch
     stores the squared norm of its smooth gradient in *gsq."""
@@ -452,10 +456,14 @@ cdef inline double _dense_steps(const Config *cfg, Lazy *lz, const floating *dat
         _begin_step(cfg, lz, &st, ii, batch > 1)
         if cfg.batch_size == 0:
             n_chunks = cfg.n_chunks
-        elif cfg.n_threads > 1 and (r1 - r0) * avg_nnz * k >= PARALLEL_MIN_WORK:
-            n_chunks = cfg.n_threads if cfg.n_threads < max_chunks else max_chunks
-        else:
-            n_chunks = 1
+        else:  # from the batch's work alone (never from the thread count)
+            n_chunks = <Py_ssize_t>((r1 - r0) * avg_nnz * k / PARALLEL_MIN_WORK)
+            if n_chunks > DESCEND_BATCH_MAX_CHUNKS:
+                n_chunks = DESCEND_BATCH_MAX_CHUNKS
+            if n_chunks > max_chunks:
+                n_chunks = max_chunks
+            if n_chunks < 1:
+                n_chunks = 1
         total += _chunked_gradient(data, ind, indptr, p, y, sw, Wr, br,
                                    1.0 if cfg.scale else lz.S[ii], k, cfg.loss,
                                    cfg.epsilon, visit, n_rows, r0, r1, work, width,

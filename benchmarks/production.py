@@ -1,0 +1,212 @@
+#!/usr/bin/env python
+"""Small fits, repeated fits and grid searches, side by side with
+scikit-learn, in one run (issue #14: production path).
+
+    python benchmarks/production.py                         # print
+    python benchmarks/production.py --write BENCHMARKS.md   # ... and record it
+    python benchmarks/production.py --quick                 # fewer repeats
+
+1. Small fits: descend's ``LogisticRegression()`` with every default
+   against scikit-learn's default ``LogisticRegression`` with the same
+   penalty (``C = 1 / (alpha n)``, alpha 1e-4), 20 standardised features,
+   2,000 to 50,000 rows: the median whole ``fit`` of several, and the
+   relative gap each reached, (F - F*) / F*, F* the smallest objective of
+   scikit-learn's lbfgs at tol 1e-12 and descend at tol 1e-12.
+2. Stalls: 20 identical fits in a row (20,000 x 20, default n_jobs), the
+   slowest against the median; the same 20 fits as the candidates of one
+   ``GridSearchCV(n_jobs=2)`` (one split, so each candidate is one fit,
+   timed by scikit-learn in its worker).
+3. A grid search of 100 small fits: 20 penalties x 5 folds on 5,000 x 20,
+   ``GridSearchCV(n_jobs=1)`` and ``n_jobs=2``, descend's
+   ``LogisticRegression()`` against scikit-learn's, whole ``fit`` of the
+   search.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+import warnings
+
+import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from harness.machine import machine_description, openmp_threads  # noqa: E402
+from harness.problem import log_objective, make_data  # noqa: E402
+from harness.report import write_section  # noqa: E402
+from harness.timing import fmt_time  # noqa: E402
+
+import descend  # noqa: E402
+
+MARK_BEGIN = "<!-- production:begin -->"
+MARK_END = "<!-- production:end -->"
+ALPHA = 1e-4
+P = 20
+
+
+def _sklearn(n, **params):
+    from sklearn.linear_model import LogisticRegression
+    return LogisticRegression(C=1.0 / (ALPHA * n), **params)
+
+
+def _median_fit(make, X, y, repeats):
+    times, model = [], None
+    for _ in range(repeats):
+        model = make()
+        t0 = time.perf_counter()
+        model.fit(X, y)
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), model
+
+
+def _objective(model, X, y):
+    return log_objective(X, y, np.ravel(model.coef_), float(np.ravel(model.intercept_)[0]),
+                         alpha=ALPHA)
+
+
+def small_fits(sizes, repeats):
+    rows = []
+    for n in sizes:
+        X, y, _ = make_data(n, P, seed=1)
+        f_star = min(
+            _objective(_sklearn(n, tol=1e-12, max_iter=10000).fit(X, y), X, y),
+            _objective(descend.LogisticRegression(alpha=ALPHA, tol=1e-12,
+                                                  max_iter=10000).fit(X, y), X, y))
+        for make in (lambda: descend.LogisticRegression(), lambda: _sklearn(n)):
+            make().fit(X, y)  # warm: imports, first-touch, thread start-up
+        t_d, m_d = _median_fit(lambda: descend.LogisticRegression(), X, y, repeats)
+        t_s, m_s = _median_fit(lambda: _sklearn(n), X, y, repeats)
+        gap_d = (_objective(m_d, X, y) - f_star) / f_star
+        gap_s = (_objective(m_s, X, y) - f_star) / f_star
+        rows.append((n, t_d, gap_d, t_s, gap_s))
+        print(f"  {n} x {P}: descend {fmt_time(t_d)} (gap {gap_d:.1e}) | "
+              f"scikit-learn {fmt_time(t_s)} (gap {gap_s:.1e}) | "
+              f"{t_s / t_d:.2f}x", flush=True)
+    return rows
+
+
+def _gap_text(gap):
+    return "< 1e-15" if gap < 1e-15 else f"{gap:.1e}"
+
+
+def stalls(fits):
+    from sklearn.model_selection import GridSearchCV
+
+    X, y, _ = make_data(20000, P, seed=2)
+    descend.LogisticRegression().fit(X, y)
+    out = {}
+    times = []
+    for _ in range(fits):
+        t0 = time.perf_counter()
+        descend.LogisticRegression().fit(X, y)
+        times.append(time.perf_counter() - t0)
+    out["in a row"] = np.array(times)
+    split = [(np.arange(len(y)), np.arange(min(len(y), 2000)))]
+    search = GridSearchCV(descend.LogisticRegression(), {"alpha": [ALPHA] * fits},
+                          cv=split, n_jobs=2, refit=False)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        search.fit(X, y)
+    out["GridSearchCV(n_jobs=2)"] = np.asarray(search.cv_results_["mean_fit_time"])
+    for name, t in out.items():
+        print(f"  {name}: median {fmt_time(np.median(t))}, max {fmt_time(t.max())} "
+              f"({t.max() / np.median(t):.2f}x), over 1.5x median: "
+              f"{int((t > 1.5 * np.median(t)).sum())} of {len(t)}", flush=True)
+    return out
+
+
+def grid_search(n_jobs_list, repeats):
+    from sklearn.model_selection import GridSearchCV
+
+    n = 5000
+    X, y, _ = make_data(n, P, seed=3)
+    alphas = np.logspace(-5, -1, 20)
+    n_train = n - n // 5  # 5-fold: each fit sees 4/5 of the rows
+    rows = []
+    for n_jobs in n_jobs_list:
+        def run_descend():
+            return GridSearchCV(descend.LogisticRegression(), {"alpha": alphas},
+                                cv=5, n_jobs=n_jobs).fit(X, y)
+
+        def run_sklearn():
+            return GridSearchCV(_sklearn(n_train), {"C": 1.0 / (alphas * n_train)},
+                                cv=5, n_jobs=n_jobs).fit(X, y)
+
+        run_descend(), run_sklearn()  # warm (and start the worker processes)
+        t_d, s_d = _median_fit_search(run_descend, repeats)
+        t_s, s_s = _median_fit_search(run_sklearn, repeats)
+        rows.append((n_jobs, t_d, s_d.best_score_, t_s, s_s.best_score_))
+        print(f"  n_jobs={n_jobs}: descend {fmt_time(t_d)} (best accuracy "
+              f"{s_d.best_score_:.4f}) | scikit-learn {fmt_time(t_s)} "
+              f"({s_s.best_score_:.4f}) | {t_s / t_d:.2f}x", flush=True)
+    return rows
+
+
+def _median_fit_search(run, repeats):
+    times, search = [], None
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        search = run()
+        times.append(time.perf_counter() - t0)
+    return float(np.median(times)), search
+
+
+def render(machine, small, stall, grid, command):
+    lines = [MARK_BEGIN,
+             "<!-- Generated by benchmarks/production.py; edits inside these markers "
+             "are overwritten. -->", "",
+             "## Small fits, repeated fits, grid searches", "",
+             f"Command: `{command}`", ""]
+    lines += [f"- **{k}:** {v}" for k, v in machine.items()]
+    lines += ["", f"Default fits, 20 standardised features, alpha {ALPHA} (scikit-learn: "
+              "`LogisticRegression(C=1/(alpha n))`, its defaults otherwise); median "
+              "whole `fit`; gap (F - F*) / F*:", "",
+              "| rows | descend | gap | scikit-learn | gap | scikit-learn / descend |",
+              "|---:|---:|---:|---:|---:|---:|"]
+    for n, t_d, g_d, t_s, g_s in small:
+        lines.append(f"| {n:,} | {fmt_time(t_d)} | {_gap_text(g_d)} | {fmt_time(t_s)} | "
+                     f"{_gap_text(g_s)} | {t_s / t_d:.2f}x |")
+    lines += ["", "Stalls: 20 identical default fits of 20,000 x 20 (default n_jobs):", "",
+              "| run | median | slowest | slowest / median | fits over 1.5x median |",
+              "|---|---:|---:|---:|---:|"]
+    for name, t in stall.items():
+        med = float(np.median(t))
+        lines.append(f"| {name} | {fmt_time(med)} | {fmt_time(t.max())} | "
+                     f"{t.max() / med:.2f}x | {int((t > 1.5 * med).sum())} of {len(t)} |")
+    lines += ["", "Grid search: 20 penalties x 5 folds = 100 fits on 5,000 x 20, whole "
+              "`GridSearchCV.fit` (refit included), median:", "",
+              "| n_jobs | descend | best accuracy | scikit-learn | best accuracy | "
+              "scikit-learn / descend |",
+              "|---:|---:|---:|---:|---:|---:|"]
+    for n_jobs, t_d, s_d, t_s, s_s in grid:
+        lines.append(f"| {n_jobs} | {fmt_time(t_d)} | {s_d:.4f} | {fmt_time(t_s)} | "
+                     f"{s_s:.4f} | {t_s / t_d:.2f}x |")
+    lines.append(MARK_END)
+    return "\n".join(lines)
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--write", metavar="BENCHMARKS.md", default=None)
+    args = parser.parse_args(argv)
+    repeats = 3 if args.quick else 9
+    machine = machine_description(openmp_threads())
+    machine.pop("torch", None)
+    print("Small fits", flush=True)
+    small = small_fits((2000, 5000, 20000, 50000), repeats)
+    print("Repeated fits", flush=True)
+    stall = stalls(20)
+    print("Grid search of 100 fits", flush=True)
+    grid = grid_search((1, 2), 1 if args.quick else 3)
+    command = "python benchmarks/production.py" + (" --quick" if args.quick else "")
+    section = render(machine, small, stall, grid, command)
+    if args.write:
+        write_section(args.write, section, MARK_BEGIN, MARK_END)
+        print(f"wrote {args.write}")
+
+
+if __name__ == "__main__":
+    main()
