@@ -190,6 +190,7 @@ class GradientDescentEstimator(BaseEstimator):
         coef, intercept = self._initial_coefficients(n_outputs, X.shape[1], coef_init,
                                                      intercept_init)
         settings = self._settings(X)
+        _solver.warn_if_no_progress_bar(settings.verbose, stacklevel=3)
         split = None
         if settings.early_stopping and split_labels is not None:
             split = _solver.validation_split(_solver.Problem(
@@ -202,6 +203,7 @@ class GradientDescentEstimator(BaseEstimator):
         """partial_fit: one epoch over these rows, continuing the fit state
         of the previous fit/partial_fit (or from the current coef_, if any)."""
         settings = self._settings(problems[0].X, partial=True)
+        _solver.warn_if_no_progress_bar(settings.verbose, stacklevel=3)
         settings.early_stopping = False
         settings.keep_best = False
         fits = getattr(self, "_fits", None)
