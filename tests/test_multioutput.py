@@ -181,3 +181,17 @@ def test_float32_targets_give_float32_outputs():
     model = LinearRegression(alpha=0.05).fit(X.astype(np.float32), Y)
     assert model.coef_.dtype == model.intercept_.dtype == np.float32
     np.testing.assert_allclose(model.coef_, ridge(X, Y, 0.05).coef_, atol=1e-4)
+
+
+def test_model_file_round_trip(tmp_path):
+    from descend import load_model, save_model
+
+    X, Y = data(11)
+    for targets in (Y, Y[:, :1]):
+        model = LinearRegression(alpha=0.05).fit(X, targets)
+        save_model(model, tmp_path / "model.descend")
+        loaded = load_model(tmp_path / "model.descend")
+        np.testing.assert_array_equal(loaded.predict(X), model.predict(X))
+        assert loaded.predict(X).shape == targets.shape
+        loaded.partial_fit(X, targets)  # from its coefficients, fresh optimizer state
+        assert loaded.coef_.shape == model.coef_.shape

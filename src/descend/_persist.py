@@ -576,7 +576,9 @@ def _check_fitted(estimator, error):
                     getattr(estimator, method)(zeros)
     except (ValueError, TypeError, IndexError, AttributeError, ArithmeticError) as exc:
         raise error(f"the model cannot predict: {' '.join(str(exc).split())[:160]}") from None
-    if np.shape(predicted) != (1,):
+    # one value per row; a multi-output LinearRegression (2-D coef_) one per target
+    multi = hasattr(estimator, "_multi_output") and estimator._multi_output()
+    if np.shape(predicted) != ((1, np.size(intercept)) if multi else (1,)):
         raise error(f"predict gives shape {np.shape(predicted)} for one row")
 
 
