@@ -195,3 +195,16 @@ def test_model_file_round_trip(tmp_path):
         assert loaded.predict(X).shape == targets.shape
         loaded.partial_fit(X, targets)  # from its coefficients, fresh optimizer state
         assert loaded.coef_.shape == model.coef_.shape
+
+
+def test_result_does_not_depend_on_the_thread_count():
+    """The outputs run in parallel threads, each seeded by its index."""
+    X, Y = data(12)
+    fits = [LinearRegression(alpha=0.05, batch_size=1, random_state=0, n_jobs=n_jobs)
+            .fit(X, Y) for n_jobs in (1, 2, 3)]
+    for other in fits[1:]:
+        np.testing.assert_array_equal(other.coef_, fits[0].coef_)
+    columns = [LinearRegression(alpha=0.05, batch_size=1, random_state=0).fit(X, Y[:, j])
+               for j in range(K)]  # the outputs shuffle differently from the 1-D fits
+    for j, single in enumerate(columns):
+        np.testing.assert_allclose(fits[0].coef_[j], single.coef_, atol=5e-3)
