@@ -158,9 +158,12 @@ class LinearRegression(LinearModelMixin, RegressorMixin, GradientDescentEstimato
             loss=LOSSES["squared_error"].code, n_outputs=1)
 
     def _multi_output(self):
-        """Whether the fit's target was 2-D (a loaded model: from coef_)."""
+        """Whether the fit's target was 2-D (a loaded model: from coef_;
+        paths that fit 1-D targets only, as descend.dask's, set no flag)."""
         targets_2d = getattr(self, "_targets_2d", None)
-        return np.ndim(self.coef_) == 2 if targets_2d is None else targets_2d
+        if targets_2d is None:
+            return hasattr(self, "coef_") and np.ndim(self.coef_) == 2
+        return targets_2d
 
     def _public_shapes(self, n_outputs, n_features):
         if self._multi_output():
