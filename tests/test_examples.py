@@ -1,5 +1,6 @@
 """Every script in examples/ runs to completion in a fresh interpreter."""
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -61,3 +62,16 @@ def test_plotting_example_without_matplotlib(tmp_path):
     assert "plot skipped" in result.stdout
     assert "descend[plot]" in result.stdout
     assert not list(out.iterdir())
+
+
+def test_migration_example_asserts_agreement(tmp_path):
+    """examples/migrate_from_sklearn.py compares each scikit-learn model with
+    its descend counterpart and prints how far apart they are: every pair
+    agrees within its tolerance (the script also exits 1 if one does not)."""
+    result = run_example(EXAMPLES / "migrate_from_sklearn.py", tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    pairs = re.findall(r"differ by (\S+) \(tolerance (\S+)\): (\w+)", result.stdout)
+    assert len(pairs) == 6, result.stdout
+    for difference, tolerance, verdict in pairs:
+        assert float(difference) <= float(tolerance) and verdict == "agree", result.stdout
+    assert "agree on every model" in result.stdout

@@ -12,6 +12,7 @@ from sklearn.utils.extmath import safe_sparse_dot
 from sklearn.utils.validation import check_is_fitted
 
 from . import _multi, _solver
+from ._fitstate import FitState
 from ._inputs import validate_X
 from ._params import CONSTRAINTS
 from ._typing import FLOAT_DTYPES, MatrixLike
@@ -190,6 +191,7 @@ class GradientDescentEstimator(BaseEstimator):
         coef, intercept = self._initial_coefficients(n_outputs, X.shape[1], coef_init,
                                                      intercept_init)
         settings = self._settings(X)
+        _solver.warn_if_no_progress_bar(settings.verbose, stacklevel=3)
         split = None
         if settings.early_stopping and split_labels is not None:
             split = _solver.validation_split(_solver.Problem(
@@ -202,6 +204,7 @@ class GradientDescentEstimator(BaseEstimator):
         """partial_fit: one epoch over these rows, continuing the fit state
         of the previous fit/partial_fit (or from the current coef_, if any)."""
         settings = self._settings(problems[0].X, partial=True)
+        _solver.warn_if_no_progress_bar(settings.verbose, stacklevel=3)
         settings.early_stopping = False
         settings.keep_best = False
         fits = getattr(self, "_fits", None)
@@ -216,20 +219,27 @@ class GradientDescentEstimator(BaseEstimator):
     def _partial_dtypes(self):
         """partial_fit keeps the dtype of its first call's data."""
         fits = getattr(self, "_fits", None)
-        return fits[0].dtype if fits else FLOAT_DTYPES
+        return np.dtype(fits[0]["dtype"]) if fits else FLOAT_DTYPES
 
-    def _solve(self, problems, settings, **kwargs):
+    def _solve(self, problems, settings, fits=None, **kwargs):
+        """Solve, continuing ``fits`` (snapshots) if given; the fit states
+        are kept as snapshots (``_fits``: per problem a dict of arrays,
+        numbers and the History; docs/persistence.md)."""
+        if fits is not None:
+            fits = [FitState.restore(fit) for fit in fits]
         try:
-            results, self._fits = _multi.solve_all(problems, settings, **kwargs)
+            results, new_fits = _multi.solve_all(problems, settings, fits=fits, **kwargs)
         except (_solver.DivergenceError, KeyboardInterrupt) as exc:
             # keep what was learnt (the last finite epoch, or the epochs
             # finished before Ctrl-C) before raising; partial_fit continues
             # an interrupted fit, and restarts from coef_ after divergence
             if hasattr(exc, "results"):  # (not if Ctrl-C came before the fit began)
                 self._store(exc.results)
-                self._fits = exc.fits if isinstance(exc, KeyboardInterrupt) else None
+                self._fits = ([fit.snapshot() for fit in exc.fits]
+                              if isinstance(exc, KeyboardInterrupt) else None)
             raise
         self._store(results)
+        self._fits = [fit.snapshot() for fit in new_fits]
         return self
 
     def _store(self, results):

@@ -132,7 +132,6 @@ class FitState:
                                       np.asarray(intercept, dtype=np.float64))
         self.W = np.ascontiguousarray(W, dtype=self.dtype)
         self.b = np.ascontiguousarray(b, dtype=self.dtype)
-        self.W_eff, self.b_eff = self.W.copy(), self.b.copy()
         self.state = np.zeros((_codes.StateRow.N_STATE_ROWS, k * p + k))
         self.scalars = np.zeros(_codes.Scalar.N_SCALARS)
         self.scalars[_codes.Scalar.SC_BEST] = np.inf
@@ -150,13 +149,44 @@ class FitState:
     def n_updates(self):
         return int(self.scalars[_codes.Scalar.SC_T])
 
+    #: what a fitted estimator keeps of its fit state (``snapshot``): plain
+    #: arrays, numbers and the History, nothing that needs trusting a
+    #: private type to load (docs/persistence.md)
+    SNAPSHOT = ("W", "b", "state", "scalars", "rng_state", "eta0", "n_epochs", "history")
+
+    def snapshot(self):
+        """What partial_fit needs to continue this fit, as a dict of NumPy
+        arrays, builtins and the History (no copies: the FitState is not
+        used after it is snapshot)."""
+        data = {name: getattr(self, name) for name in self.SNAPSHOT}
+        data["dtype"] = self.dtype.name
+        data["scaling"] = {"mu": self.scaling.mu, "inv_sigma": self.scaling.inv_sigma,
+                           "sigma": self.scaling.sigma}
+        return data
+
+    @classmethod
+    def restore(cls, data):
+        """The FitState of a ``snapshot`` (sharing its arrays)."""
+        fit = cls.__new__(cls)
+        for name in cls.SNAPSHOT:
+            setattr(fit, name, data[name])
+        fit.dtype = np.dtype(data["dtype"])
+        fit.scaling = Scaling.__new__(Scaling)
+        for name, value in data["scaling"].items():
+            setattr(fit.scaling, name, value)
+        fit.stop = new_flag()
+        fit.release()
+        return fit
+
     def prepare(self, X, rows, settings, n_threads, full_batch):
         """The kernels' scratch for a call over these rows: ``work`` (a row
-        per chunk or thread), the epoch's schedule rows ``lazy`` and, for
-        lazy CSR mini-batches, per thread, the flags and the list of the
-        coordinates a batch touches (room for the K * nnz of the
-        batch_size longest rows)."""
+        per chunk or thread), the raw-space twin W_eff, b_eff of the model
+        (which the kernels refresh from W, b at every epoch's start), the
+        epoch's schedule rows ``lazy`` and, for lazy CSR mini-batches, per
+        thread, the flags and the list of the coordinates a batch touches
+        (room for the K * nnz of the batch_size longest rows)."""
         k, p = self.W.shape
+        self.W_eff, self.b_eff = self.W.copy(), self.b.copy()
         width = scratch_width(p, k)
         by_memory = max(1, MAX_SCRATCH // width)
         per_thread = max(1, min(n_threads, by_memory))
@@ -188,7 +218,7 @@ class FitState:
         """Drop the scratch of the last call (a fitted model keeps only what
         partial_fit needs to continue)."""
         self.rows = self.work = self.lazy = self.marks = self.touched = None
-        self.memory = None
+        self.memory = self.W_eff = self.b_eff = None
 
     def problem_coefficients(self, settings):
         """The coefficients the fit reports, in the solver's space (scaled

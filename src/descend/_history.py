@@ -30,23 +30,63 @@ COLUMNS = {
 }
 _INTEGER_COLUMNS = ("epoch", "updates")
 
+#: Every value ``History.stop_reason`` can take, with its meaning: the one
+#: definition (docs/stopping.md lists the same, tests/test_stopping_docs.py
+#: checks it); assigning any other value is an error.
+STOP_REASONS = {
+    "tol": "certified: the relative suboptimality (history_['gap']) is at most "
+           "tol (without a penalty: the gradient norm fell to tol**2 times its "
+           "start); converged_ is True",
+    "no_improvement": "stopping='no_improvement' (scikit-learn's rule): the "
+                      "objective did not improve by tol for n_iter_no_change "
+                      "epochs; nothing is certified",
+    "early_stopping": "early_stopping=True: the validation score did not "
+                      "improve by tol for n_iter_no_change epochs",
+    "max_iter": "max_iter epochs ran without the stopping rule being met "
+                "(ConvergenceWarning); also the normal end of a partial_fit call "
+                "(one epoch)",
+    "precision": "lbfgs, agd, line_search: no further decrease is possible at "
+                 "working precision before tol was certified (ConvergenceWarning)",
+    "callback": "the callback returned a true value",
+    "diverged": "the objective or the coefficients became non-finite (or grew "
+                "1e10-fold): DivergenceError was raised and the last finite "
+                "epoch's coefficients kept",
+    "interrupted": "Ctrl-C (KeyboardInterrupt) stopped the fit; the finished "
+                   "epochs are kept and partial_fit can continue",
+    "failed": "descend.dask only: a round could not complete on the cluster "
+              "(lost workers, round_timeout); the last completed round is kept",
+}
+
 
 class History(Sequence):
     """Per-epoch records of a fit.
 
     ``history[i]`` is the i-th epoch as a dict; ``history["objective"]`` is a
     column as a NumPy array; ``history.to_frame()`` gives a pandas DataFrame.
-    ``stop_reason`` says why the fit ended: "tol" (the certificate holds),
+    ``stop_reason`` says why the fit ended: one of ``STOP_REASONS`` (listed
+    with their meanings in docs/stopping.md): "tol" (the certificate holds),
     "no_improvement" (the objective stopped improving by tol),
     "early_stopping" (the validation score did), "max_iter", "precision"
-    (no further decrease at working precision), "callback", "diverged" or
-    "interrupted".
+    (no further decrease at working precision), "callback", "diverged",
+    "interrupted" or "failed" (descend.dask); None before any epoch.
     """
 
     def __init__(self):
         self._blocks = []  # float arrays of shape (epochs, len(COLUMNS))
         self._table = np.empty((0, len(COLUMNS)))
-        self.stop_reason = None
+        self._stop_reason = None
+
+    @property
+    def stop_reason(self):
+        """Why the fit ended: a key of ``STOP_REASONS`` (None before a fit)."""
+        return self._stop_reason
+
+    @stop_reason.setter
+    def stop_reason(self, reason):
+        if reason is not None and reason not in STOP_REASONS:
+            raise ValueError(f"stop_reason must be one of {sorted(STOP_REASONS)} or None; "
+                             f"got {reason!r}")
+        self._stop_reason = reason
 
     def _append_block(self, table):
         """Add epochs given as rows of a (m, len(COLUMNS)) float array."""

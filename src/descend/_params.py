@@ -145,7 +145,8 @@ PARAMETER_DOCS = {
     "verbose": """verbose : int >= 0, default={default}
     1: print one line per epoch (objective, step size, seconds). 2: show a
     progress bar over epochs with the current objective (needs tqdm, the
-    "progress" extra; without it, the lines of 1).""",
+    "progress" extra; without it, a warning says so and the lines of 1 are
+    printed).""",
 }
 
 FITTED_ATTRIBUTE_DOCS = """n_iter_ : int
@@ -166,8 +167,9 @@ history_ : descend.History
     updates, seconds, validation_score, gap; ``history_.stop_reason`` says why
     the fit ended: "tol" (certified), "no_improvement", "early_stopping",
     "max_iter", "precision" (no further decrease at working precision),
-    "callback", "diverged" or "interrupted". ``history_.to_frame()`` gives a
-    pandas DataFrame.
+    "callback", "diverged" or "interrupted" (every value and its meaning:
+    ``descend.STOP_REASONS``, docs/stopping.md). ``history_.to_frame()``
+    gives a pandas DataFrame.
 n_features_in_ : int
     Number of features seen in fit.
 feature_names_in_ : ndarray of shape (n_features_in_,)

@@ -446,7 +446,7 @@ class _Reader:
         return objects
 
     def _history(self, value, where, depth):
-        from ._history import COLUMNS, History
+        from ._history import COLUMNS, STOP_REASONS, History
 
         if not isinstance(value, dict) or not isinstance(value.get("columns"), dict):
             raise self.error(f"{where}: $history must hold columns")
@@ -459,6 +459,9 @@ class _Reader:
         stop_reason = value.get("stop_reason")
         if stop_reason is not None and not isinstance(stop_reason, str):
             raise self.error(f"{where}: stop_reason must be text")
+        if stop_reason is not None and stop_reason not in STOP_REASONS:
+            raise self.error(f"{where}: stop_reason {stop_reason[:40]!r} is not one of "
+                             f"{sorted(STOP_REASONS)}")
         n = lengths.pop()[0] if lengths else 0
         # columns a later descend added are NaN; ones it dropped are left out
         table = np.column_stack([np.asarray(columns[key], dtype=np.float64)
@@ -573,7 +576,9 @@ def _check_fitted(estimator, error):
                     getattr(estimator, method)(zeros)
     except (ValueError, TypeError, IndexError, AttributeError, ArithmeticError) as exc:
         raise error(f"the model cannot predict: {' '.join(str(exc).split())[:160]}") from None
-    if np.shape(predicted) != (1,):
+    # one value per row; a multi-output LinearRegression (2-D coef_) one per target
+    multi = hasattr(estimator, "_multi_output") and estimator._multi_output()
+    if np.shape(predicted) != ((1, np.size(intercept)) if multi else (1,)):
         raise error(f"predict gives shape {np.shape(predicted)} for one row")
 
 

@@ -26,8 +26,19 @@ class DivergenceError(FloatingPointError, ValueError):
 
 
 class BlowUpWarning(ConvergenceWarning):
-    """A fit without the blow-up check (the SGD estimators) ended with a
-    finite objective 1e10-fold above the all-zero model's."""
+    """The fit blew up: its coefficients are finite but meaningless.
+
+    Emitted by ``SGDClassifier`` and ``SGDRegressor`` (which, like
+    scikit-learn's SGD, fail only on non-finite values) when a fit ends
+    with a finite objective more than 1e10 times the all-zero model's,
+    once per blown-up problem. (``LinearRegression`` and
+    ``LogisticRegression`` raise :class:`DivergenceError` for the same
+    event.) A :class:`sklearn.exceptions.ConvergenceWarning`, so filters
+    for that catch it too. What to do: lower the step size (``eta0``, or
+    raise ``alpha`` with the "optimal" schedule), use ``eta0="auto"``, or
+    scale the features (``StandardScaler``, or ``scale_features=True``).
+    To make it an error: ``warnings.simplefilter("error", BlowUpWarning)``.
+    """
 
 
 @dataclass

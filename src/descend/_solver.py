@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import dataclasses
 import time
+import warnings
 
 import numpy as np
 import scipy.sparse as sp
@@ -469,7 +470,8 @@ class _Recorder:
 def _progress_bar(settings, total):
     """verbose >= 2: a tqdm progress bar over epochs (showing the objective)
     when tqdm is installed (the "progress" extra); else None, and the
-    per-epoch lines of verbose=1 are printed instead."""
+    per-epoch lines of verbose=1 are printed instead (the estimator warned
+    about it when the fit started: ``warn_if_no_progress_bar``)."""
     if settings.verbose < 2:
         return None
     try:
@@ -477,6 +479,20 @@ def _progress_bar(settings, total):
     except ImportError:
         return None
     return tqdm(total=total, unit="epoch", desc="descend", leave=True)
+
+
+def warn_if_no_progress_bar(verbose, stacklevel):
+    """One warning per fit when verbose >= 2 asks for a bar tqdm cannot draw."""
+    if verbose < 2:
+        return
+    try:
+        import tqdm.auto  # noqa: F401
+    except ImportError:
+        warnings.warn(
+            "verbose=2 shows a progress bar with tqdm, which is not installed: "
+            "falling back to printing one line per epoch (as verbose=1). Install it "
+            "with `pip install tqdm` (or the extra: `pip install 'descend[progress]'`).",
+            UserWarning, stacklevel=stacklevel + 1)
 
 
 def format_record(record):
