@@ -245,12 +245,12 @@ def test_train_svmlight_and_predict(files, tmp_path, capsys):
 
 def test_csv_without_pandas_reads_the_same(files, capsys, monkeypatch):
     import pandas  # noqa: F401  (a test dependency: never skipped)
-    import descend._data
+    import descend._readers
 
     args = ["train", files["class.csv"], "--target", "label", "--quiet"]
     code, with_pandas, err = in_process(capsys, *args)
     assert code == 0, err
-    monkeypatch.setattr(descend._data, "_import_pandas", lambda: None)
+    monkeypatch.setattr(descend._readers, "_import_pandas", lambda: None)
     code, without, err = in_process(capsys, *args)
     assert code == 0, err
     strip = lambda text: re.sub(r"fit time: .*", "", text)  # noqa: E731

@@ -27,9 +27,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-import descend._data
-from descend._data import (MAX_MAGNITUDE, DataError, GeneratedNames, load_prediction_data,
-                           load_training_data)
+import descend._readers
+from descend._data import GeneratedNames, load_prediction_data, load_training_data
+from descend._readers import MAX_MAGNITUDE, DataError
 
 #: CI: a fixed budget of the same (derandomised) examples every run; a
 #: campaign (the variable set) draws new ones each time.
@@ -202,8 +202,8 @@ def npy_bytes(draw):
 def test_random_bytes(folder, data, suffix, pandas):
     path = folder / f"random{suffix}"
     path.write_bytes(data)
-    with mock.patch.object(descend._data, "_import_pandas",
-                           descend._data._import_pandas if pandas else lambda: None):
+    with mock.patch.object(descend._readers, "_import_pandas",
+                           descend._readers._import_pandas if pandas else lambda: None):
         read_everything(path)
 
 
@@ -212,8 +212,8 @@ def test_random_bytes(folder, data, suffix, pandas):
 def test_mutated_csv(folder, data, compress, pandas):
     path = folder / ("mutated.csv.gz" if compress else "mutated.csv")
     path.write_bytes(gzip.compress(data) if compress else data)
-    with mock.patch.object(descend._data, "_import_pandas",
-                           descend._data._import_pandas if pandas else lambda: None):
+    with mock.patch.object(descend._readers, "_import_pandas",
+                           descend._readers._import_pandas if pandas else lambda: None):
         read_everything(path)
 
 

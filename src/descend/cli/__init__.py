@@ -28,7 +28,7 @@ from __future__ import annotations
 import os
 import sys
 
-from .._data import DataError
+from .._readers import DataError
 from . import bench, predict, train
 from ._args import CLIError, Parser
 

@@ -60,7 +60,7 @@ def save_bundle(path, estimator, *, scaler, feature_names, named, target, target
 def load_bundle(path, allow_pickle=False):
     """The Bundle saved at ``path``, or a CLIError that says why not."""
     from .. import load_model
-    from .._data import DataError, check_readable
+    from .._readers import DataError, check_readable
     from .._persist import looks_like_pickle
 
     try:

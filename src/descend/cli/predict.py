@@ -8,7 +8,7 @@ import warnings
 
 import numpy as np
 
-from .._data import FORMATS
+from .._readers import FORMATS
 from ._args import check_output_path, note
 from ._bundle import load_bundle
 

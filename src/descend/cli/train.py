@@ -9,7 +9,7 @@ import time
 
 import numpy as np
 
-from .._data import FORMATS
+from .._readers import FORMATS
 from ._args import (CLIError, HelpFormatter, batch_size, check_output_path, eta0,
                     fraction, integer, lower, number, positive_int, tol)
 from ._bundle import save_bundle
