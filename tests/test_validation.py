@@ -73,3 +73,86 @@ def test_predict_checks_the_feature_count(Estimator):
         model.predict(np.ones((2, 4)))
     with pytest.raises(ValueError, match="NaN"):
         model.predict(np.full((2, 3), np.nan))
+
+
+# Regression tests of the findings of issue #12 (docs/reliability-findings.md)
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 32])
+def test_flat_objective_takes_a_finite_auto_step(batch_size):
+    """R2: X all zero, no intercept, no penalty: a zero curvature; eta0="auto"
+    takes the step 1 (any step is optimal) instead of dividing by zero."""
+    model = LinearRegression(fit_intercept=False, batch_size=batch_size).fit(
+        np.zeros((40, 3)), np.ones(40))
+    assert np.isfinite(model.eta0_) and np.all(model.coef_ == 0)
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 32])
+def test_x_whose_squares_underflow_is_rejected_naming_x(batch_size):
+    """R2: X ~1e-300 has a curvature that underflows to 0 (and needs
+    coefficients ~1e300): rejected, naming X, not divided by zero."""
+    with pytest.raises(ValueError, match="X is too small in magnitude"):
+        LinearRegression(fit_intercept=False, batch_size=batch_size).fit(
+            X_OK * 1e-300, X_OK[:, 0])
+
+
+@pytest.mark.parametrize("Classifier", ["LogisticRegression", "SGDClassifier"])
+def test_partial_fit_classes_with_nan_names_classes(Classifier):
+    """R3: the message names classes, the argument at fault, not y."""
+    import descend
+
+    with pytest.raises(ValueError, match=r"class labels in classes \(got NaN"):
+        getattr(descend, Classifier)().partial_fit(X_OK, Y_OK, classes=[0.0, 1.0, np.nan])
+
+
+@pytest.mark.parametrize("Classifier", ["LogisticRegression", "SGDClassifier"])
+@pytest.mark.parametrize("weight", [1e308, 1e-320])
+def test_uniform_extreme_class_weights_give_the_unweighted_model(Classifier, weight):
+    """R4: class weights enter the sample weights in float64, rescaled:
+    uniform weights of 1e308 (which overflowed) or 1e-320 change nothing."""
+    import warnings
+
+    import descend
+
+    X = np.random.default_rng(0).standard_normal((60, 4))
+    y = np.arange(60) % 2
+    Estimator = getattr(descend, Classifier)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        weighted = Estimator(class_weight={0: weight, 1: weight}, random_state=0).fit(X, y)
+    plain = Estimator(random_state=0).fit(X, y)
+    np.testing.assert_allclose(weighted.coef_, plain.coef_, rtol=1e-12, atol=1e-12)
+
+
+def test_sgd_power_t_is_bounded_below_by_minus_one():
+    """R5: power_t=-1 is deprecated but accepted (scikit-learn's test);
+    below -1 the "invscaling" step overflows: rejected naming power_t."""
+    from descend import SGDRegressor
+
+    with pytest.raises(ValueError, match="'power_t' parameter of SGDRegressor"):
+        SGDRegressor(power_t=-1e308).fit(X_OK, X_OK[:, 0])
+    with pytest.warns(FutureWarning, match="Negative values for `power_t`"):
+        SGDRegressor(power_t=-1.0, eta0=1e-4, max_iter=5, tol=None).fit(X_OK, X_OK[:, 0])
+
+
+@pytest.mark.parametrize("Estimator", ["SGDRegressor", "SGDClassifier"])
+@pytest.mark.parametrize("batch_size", [1, 32])
+def test_explicit_zeros_do_not_change_intercept_decay_auto(Estimator, batch_size):
+    """R8: intercept_decay="auto" reads the data's nonzeros, not the stored
+    entries: a CSR matrix with explicit zeros trains the same model."""
+    import scipy.sparse as sp
+
+    import descend
+
+    rng = np.random.default_rng(0)
+    X = np.zeros((80, 10))
+    X[::2, 0] = rng.standard_normal(40)  # 5% nonzeros
+    A = sp.csr_matrix(X)
+    B = sp.csr_matrix(np.where(X == 0, 1.0, X))  # the same pattern, then zeroed in place
+    B.data[B.data == 1.0] = 0.0  # 100% stored, 5% nonzero
+    y = (np.arange(80) % 2) if Estimator == "SGDClassifier" else rng.standard_normal(80)
+    make = getattr(descend, Estimator)
+    a = make(random_state=0, batch_size=batch_size, max_iter=5, tol=None).fit(A, y)
+    b = make(random_state=0, batch_size=batch_size, max_iter=5, tol=None).fit(B, y)
+    np.testing.assert_allclose(b.intercept_, a.intercept_, rtol=1e-12)
+    np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-12, atol=1e-15)

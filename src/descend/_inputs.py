@@ -106,6 +106,9 @@ def check_sparse_structure(X, name="X"):
 #: step size's curvature estimate (a weighted Gram matrix, and the second
 #: moments of scale_features) could overflow.
 MAX_SQUARED_SUM = np.finfo(np.float64).max / 64
+#: ... and below which (for X not all zero) it underflows: the step size
+#: 1/curvature, and the coefficients X needs (~1/|X|), would overflow.
+MIN_SQUARED_SUM = 1.0 / MAX_SQUARED_SUM
 
 
 def validate_X(estimator, X, *, reset, dtype=FLOAT_DTYPES, name="X"):
@@ -224,8 +227,10 @@ def _numeric_target(y, dtype):
 
 def _check_magnitude(X):
     """float64 X whose squared entries sum past MAX_SQUARED_SUM cannot be
-    trained: its curvature (the step size's scale) overflows.  One pass,
-    no copy (float32 data, at most ~3.4e38, squares safely in float64)."""
+    trained: its curvature (the step size's scale) overflows; nor X, not all
+    zero, whose squared entries sum below MIN_SQUARED_SUM: its curvature
+    underflows.  One pass, no copy (float32 data, within ~[1.4e-45,
+    3.4e38], squares safely in float64)."""
     if X.dtype != np.float64:
         return
     values = X.data if sp.issparse(X) else X.reshape(-1)
@@ -237,6 +242,14 @@ def _check_magnitude(X):
             f"{max(values.max(), -values.min()):.3g} and the sum of their squares, "
             f"{squared:.3g}, is beyond what float64 can square safely "
             f"({MAX_SQUARED_SUM:.3g}; the step size is 1/(curvature ~ sum of squares)). "
+            f"Rescale X, e.g. with sklearn.preprocessing.StandardScaler.")
+    if squared < MIN_SQUARED_SUM and np.any(values):
+        raise ValueError(
+            f"X is too small in magnitude to train on: its entries reach only "
+            f"{max(values.max(), -values.min()):.3g} and the sum of their squares, "
+            f"{squared:.3g}, is below what float64 can square safely "
+            f"({MIN_SQUARED_SUM:.3g}; the step size 1/(curvature ~ sum of squares) and "
+            f"the coefficients such X needs would overflow). "
             f"Rescale X, e.g. with sklearn.preprocessing.StandardScaler.")
 
 

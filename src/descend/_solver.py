@@ -153,6 +153,9 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
         eta0 = cfg.optimal_first_step
         lower = ("The 'optimal' schedule ignores eta0 (its first step is alpha^(-1/4)): "
                  "raise alpha or choose another learning_rate")
+    elif settings.learning_rate == "invscaling" and settings.power_t < 0:
+        lower = ("power_t < 0 makes the 'invscaling' step eta0 / t**power_t grow with t "
+                 "(deprecated): use power_t >= 0, or lower eta0")
     max_epochs = settings.max_iter if epochs is None else epochs
     recorder = _Recorder(fit, settings, max_epochs)
     try:
