@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._certificate import certify, pass_sums
-from ._fitstate import Scaling
+from ._fitstate import Scaling, rows_of
 from ._rules import loss_by_code
 
 #: L-BFGS memory
@@ -102,12 +102,11 @@ class Objective:
         preconditioner computed here otherwise, or none: z = the raw
         coefficients)."""
         X, sw = problem.X, problem.sample_weight
-        sw_sum = float((sw if rows is None else sw[rows]).sum(dtype=np.float64))
+        sw_sum = float(rows_of(sw, rows).sum(dtype=np.float64))
         if settings.scale_features or not precondition:
             std = fit.scaling
         else:
-            std = preconditioner(Scaling(X, sw, np.arange(X.shape[0]) if rows is None
-                                         else rows, True, settings.n_threads), settings,
+            std = preconditioner(Scaling(X, sw, rows, True, settings.n_threads), settings,
                                  loss_by_code(problem.loss).curvature)
         work = [None]
 

@@ -27,7 +27,7 @@ import scipy.sparse as sp
 
 from . import _fullbatch, _interrupt
 from ._engine import _codes, kernels
-from ._fitstate import FitState, threads_for
+from ._fitstate import FitState, rows_of, threads_for
 from ._problem import (  # noqa: F401  (re-exported: the estimators' vocabulary)
     BlowUpWarning, DivergenceError, Problem, Result, Settings, validation_split,
     warn_outcome, zero_model_objective)
@@ -144,7 +144,7 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
             fit.eta0 = float(settings.eta0)
         fit.scalars[SC.SC_ETA_ADAPTIVE] = fit.eta0
     eta0 = fit.eta0
-    sw_sum = float(sw[rows].sum(dtype=np.float64))
+    sw_sum = float(rows_of(sw, rows).sum(dtype=np.float64))
     n_work = fit.prepare(X, rows, settings, settings.n_threads, full_batch)
     cfg = kernel_config(problem, settings, rows, val_rows, sw_sum, eta0, n_work, full_batch)
     lower = "Lower eta0 (or use eta0='auto')"
