@@ -79,17 +79,8 @@ LABELS = r"\by\b|class|label"
 # strict xfails: they turn into failures (to be unmarked) once fixed.
 
 FINDINGS: dict[str, tuple[str, list[str]]] = {
-    # (R1, found before main's certified solvers, is fixed there)
-    "R12": ("the full-batch solver overflows on huge or tiny finite values (RuntimeWarnings), "
-            "then reports converged_=True at a wrong model: coef_init=1e300 kept after 0 "
-            "epochs, y*1e300 fitted by zeros, float32 X*1e-40 gives inf coefficients",
-            ["LinearRegression-*:fit:coef_init-1e300",
-             "LogisticRegression-*-bNone:fit:coef_init-1e300",
-             "LinearRegression-*:*:y[*]1e300", "params-LinearRegression:alpha=1e308",
-             "params-LogisticRegression:alpha=1e308",
-             "LinearRegression-dense-bNone:*:float32-subnormal",
-             "LinearRegression-csr-bNone:*:float32-near-max",
-             "LogisticRegression-csr-bNone:*:float32-near-max"]),
+    # R1-R13 are fixed (docs/reliability-findings.md); a new finding is
+    # "R<n>": (title, [case id patterns]) until its fix lands.
 }
 
 

@@ -156,3 +156,70 @@ def test_explicit_zeros_do_not_change_intercept_decay_auto(Estimator, batch_size
     b = make(random_state=0, batch_size=batch_size, max_iter=5, tol=None).fit(B, y)
     np.testing.assert_allclose(b.intercept_, a.intercept_, rtol=1e-12)
     np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-12, atol=1e-15)
+
+
+def _r12_data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 5))
+    return X, X @ rng.standard_normal(5)
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 32])
+def test_extreme_finite_inputs_never_certify_an_overflow(batch_size):
+    """R12: y ~1e300 and coef_init ~1e300 were "converged" at a wrong model
+    after overflowing (RuntimeWarnings); float32 X ~1e-40 gave infinite
+    coefficients.  Now each is a clear error naming the input."""
+    import warnings
+
+    X, y = _r12_data()
+    model = LinearRegression(batch_size=batch_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match="y is too large in magnitude"):
+            model.fit(X, y * 1e300)
+        with pytest.raises(ValueError, match="coef_init is too large in magnitude"):
+            model.fit(X, y, coef_init=np.full(5, 1e300))
+        if batch_size is None:
+            with pytest.raises(ValueError, match="exceed the range of X's dtype float32"):
+                model.fit((X * 1e-40).astype(np.float32), y)
+
+
+def test_a_start_that_overflows_is_a_divergence_not_a_certificate(monkeypatch):
+    """R12: with the magnitude check of coef_init out of the way, a start
+    whose objective overflows ends in a DivergenceError (full batch: at
+    once; saga's step control: after 60 halvings, where it looped
+    forever), never in converged_=True."""
+    import warnings
+
+    from descend import DivergenceError, _inputs
+
+    monkeypatch.setattr(_inputs, "MAX_SQUARED_SUM", np.inf)
+    X, y = _r12_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(DivergenceError, match="overflow at the starting point"):
+            LinearRegression().fit(X, y, coef_init=np.full(5, 1e300))
+        for batch_size in (1, 32):
+            with pytest.raises(DivergenceError):
+                LogisticRegression(batch_size=batch_size, max_iter=20).fit(
+                    X, np.arange(80) % 3, coef_init=np.full((3, 5), 1e300))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_float32_csr_near_its_limit_fits_like_its_dense_copy(Estimator):
+    """R12: the scaling's second moments of float32 CSR are formed in
+    float64 (float32 squares overflowed: inf / inf coefficients)."""
+    import warnings
+
+    import scipy.sparse as sp
+
+    X, y = _r12_data()
+    X32 = (X * np.finfo(np.float32).max / 8).astype(np.float32)
+    target = y if Estimator is LinearRegression else np.arange(80) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)  # (a ConvergenceWarning is fine)
+        sparse = Estimator().fit(sp.csr_matrix(X32), target)
+        dense = Estimator().fit(X32, target)
+    assert np.all(np.isfinite(sparse.coef_))
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-3, atol=0)

@@ -70,6 +70,8 @@ class Scaling:
         total = float(w.sum())
         if sp.issparse(X):  # sparse: moments from sparse products, never densified
             Xr = X if all_rows else X[rows]
+            if Xr.dtype != np.float64:  # float32 squares overflow near its limit
+                Xr = Xr.astype(np.float64)
             self.mu = np.asarray(Xr.T @ w).ravel() / total
             second = np.asarray(Xr.multiply(Xr).T @ w).ravel() / total
             sigma = np.sqrt(np.maximum(second - self.mu ** 2, 0.0))
@@ -112,7 +114,7 @@ class Scaling:
     def row_sq_norms(self, X, rows):
         """||x~_i||^2 of the given rows (sparse: by expanding the square)."""
         if sp.issparse(X):
-            Xr = X[rows]
+            Xr = X[rows].astype(np.float64, copy=False)
             s2 = self.inv_sigma ** 2
             out = np.asarray(Xr.multiply(Xr) @ s2).ravel()
             out -= 2.0 * np.asarray(Xr @ (self.mu * s2)).ravel()

@@ -207,6 +207,19 @@ def _quiet_fp():
     return np.errstate(over="ignore", invalid="ignore")
 
 
+def check_squares(name, values, verb, why, fix):
+    """The sum of the squares of float64 ``values`` (one pass, no copy);
+    a ValueError naming ``name`` when it exceeds MAX_SQUARED_SUM."""
+    with _quiet_fp():
+        squared = float(np.dot(values, values))
+    if not squared <= MAX_SQUARED_SUM:
+        raise ValueError(
+            f"{name} is too large in magnitude to {verb}: its entries reach "
+            f"{np.abs(values).max():.3g} and the sum of their squares, {squared:.3g}, is "
+            f"beyond what float64 can square safely ({MAX_SQUARED_SUM:.3g}; {why}). {fix}")
+    return squared
+
+
 def _numeric_target(y, dtype):
     """A regression target as numbers that X's dtype can hold."""
     if y.dtype.kind not in "biuf":
@@ -222,6 +235,10 @@ def _numeric_target(y, dtype):
             f"y has values up to {np.abs(y).max():.3g}, beyond the range of X's dtype "
             f"{np.dtype(dtype).name} (the target is trained in X's dtype); pass X as "
             f"float64 or rescale y.")
+    check_squares("y", y.reshape(-1).astype(np.float64, copy=False), "train on",
+                  "the squared loss and its gradient would overflow",
+                  "Rescale y, e.g. divide it by its standard deviation "
+                  "(sklearn.compose.TransformedTargetRegressor).")
     return y
 
 
@@ -234,15 +251,9 @@ def _check_magnitude(X):
     if X.dtype != np.float64:
         return
     values = X.data if sp.issparse(X) else X.reshape(-1)
-    with _quiet_fp():
-        squared = float(np.dot(values, values))
-    if not squared <= MAX_SQUARED_SUM:
-        raise ValueError(
-            f"X is too large in magnitude to train on: its entries reach "
-            f"{max(values.max(), -values.min()):.3g} and the sum of their squares, "
-            f"{squared:.3g}, is beyond what float64 can square safely "
-            f"({MAX_SQUARED_SUM:.3g}; the step size is 1/(curvature ~ sum of squares)). "
-            f"Rescale X, e.g. with sklearn.preprocessing.StandardScaler.")
+    squared = check_squares("X", values, "train on",
+                            "the step size is 1/(curvature ~ sum of squares)",
+                            "Rescale X, e.g. with sklearn.preprocessing.StandardScaler.")
     if squared < MIN_SQUARED_SUM and np.any(values):
         raise ValueError(
             f"X is too small in magnitude to train on: its entries reach only "
