@@ -223,3 +223,23 @@ def test_float32_csr_near_its_limit_fits_like_its_dense_copy(Estimator):
         dense = Estimator().fit(X32, target)
     assert np.all(np.isfinite(sparse.coef_))
     np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-3, atol=0)
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam", "adagrad"])
+def test_explicit_zeros_do_not_change_lazy_per_sample_updates(optimizer):
+    """R15 (found by tests/test_properties.py): a CSR row that stores an
+    explicit 0 made the lazy per-sample updates catch up that coordinate
+    (momentum: coef 0.0016 instead of 0.0008, adam twice the coefficient);
+    training data is now used without its stored zeros."""
+    import scipy.sparse as sp
+
+    X = np.array([[0.0012573], [0.0], [0.0]])
+    y = np.array([1.30400005, 0.94708096, -0.70373524])
+    stored = sp.csr_matrix((np.array([0.0012573, 0.0, 0.0]), np.array([0, 0, 0]),
+                            np.array([0, 1, 2, 3])), shape=(3, 1))
+    params = dict(batch_size=1, optimizer=optimizer, max_iter=5, tol=None, random_state=0)
+    a = LinearRegression(**params).fit(sp.csr_matrix(X), y)
+    b = LinearRegression(**params).fit(stored, y)
+    assert stored.nnz == 3  # the caller's matrix keeps its zeros
+    np.testing.assert_array_equal(b.coef_, a.coef_)
+    np.testing.assert_array_equal(b.intercept_, a.intercept_)

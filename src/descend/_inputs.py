@@ -148,7 +148,7 @@ def validate_X_y(estimator, X, y, *, reset, dtype=FLOAT_DTYPES, y_numeric=False,
     if reset and (getattr(estimator, "eta0", None) == "auto"
                   or getattr(estimator, "scale_features", False)):
         _check_magnitude(X)
-    return _without_duplicates(_kernel_ready(X)), y
+    return _without_explicit_zeros(_without_duplicates(_kernel_ready(X))), y
 
 
 class _named:
@@ -278,6 +278,19 @@ def _without_duplicates(X):
     summed = X.copy()
     summed.sum_duplicates()
     return summed if summed.nnz != X.nnz else X
+
+
+def _without_explicit_zeros(X):
+    """CSR training data that stores explicit zeros as a copy without them:
+    the lazy per-sample updates (momentum, adaptive optimizers) catch up a
+    coordinate wherever a row stores it, so a stored 0 trained another
+    model than the same matrix without it.  One O(nnz) count; a matrix
+    without stored zeros is used as it is."""
+    if not sp.issparse(X) or np.count_nonzero(X.data) == X.nnz:
+        return X
+    dropped = X.copy()
+    dropped.eliminate_zeros()
+    return dropped
 
 
 def _kernel_ready(X):
