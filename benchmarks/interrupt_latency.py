@@ -107,7 +107,9 @@ CASES = [
     ("LinearRegression", "csr-ill", "regression", {"tol": 1e-15, "alpha": 1e-12}),
     ("LinearRegression", "csr", "regression",
      {"optimizer": "saga", "batch_size": 1, "tol": 1e-15, "alpha": 1e-12}),
-    ("LinearRegression", "dense", "regression",
+    # (ill-conditioned: on the well-conditioned data, depending on the
+    # unseeded shuffle, saga certified tol=1e-15 in 0.8 s, before the signal)
+    ("LinearRegression", "dense-ill", "regression",
      {"optimizer": "saga", "batch_size": 32, "tol": 1e-15, "alpha": 1e-12}),
     ("LogisticRegression", "dense-ill", "multi", {"tol": 1e-15, "alpha": 1e-12}),
     ("LogisticRegression", "csr", "binary",
@@ -157,7 +159,7 @@ def main(argv=None):
     for i, case in enumerate(CASES):
         outs = [run[i] for run in runs]
         worst = max(o.get("latency", float("inf")) for o in outs)
-        kept = all(o.get("history") == o.get("n_iter") >= 1 for o in outs)
+        kept = all("error" not in o and o["history"] == o["n_iter"] >= 1 for o in outs)
         print(f"| {describe(case)} | {worst:.3f} | {'yes' if kept else 'NO'} |")
 
 

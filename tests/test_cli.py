@@ -243,6 +243,17 @@ def test_train_svmlight_and_predict(files, tmp_path, capsys):
     np.testing.assert_allclose(outputs[0], outputs[1], rtol=1e-10)
 
 
+def test_train_a_fit_that_certifies_its_start(tmp_path, capsys):
+    """R13: constant features and balanced labels: the zero model is
+    certified optimal, the fit records no epoch; the command reports it
+    (it read the last epoch's objective and died with an IndexError)."""
+    data = tmp_path / "zero.svm"
+    data.write_bytes(b"".join(b"%d 0:1 1:2\n" % (i % 2) for i in range(40)))
+    code, out, err = in_process(capsys, "train", data, "--quiet")
+    assert code == 0, err
+    assert "stopped after 0 epochs (tol): the starting point was already certified" in out
+
+
 def test_csv_without_pandas_reads_the_same(files, capsys, monkeypatch):
     import pandas  # noqa: F401  (a test dependency: never skipped)
     import descend._readers

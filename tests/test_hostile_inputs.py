@@ -79,46 +79,8 @@ LABELS = r"\by\b|class|label"
 # strict xfails: they turn into failures (to be unmarked) once fixed.
 
 FINDINGS: dict[str, tuple[str, list[str]]] = {
-    # (R1, found before main's certified solvers, is fixed there)
-    "R2": ("eta0='auto' divides by zero (ZeroDivisionError) when the curvature is 0: "
-           "X zero or below ~1e-154, fit_intercept=False, alpha=0 (stochastic fits)",
-           ["LinearRegression-*-b1:fit:X[*]1e-300-no-intercept",
-            "LinearRegression-*-b32:fit:X[*]1e-300-no-intercept",
-            "LinearRegression-*-b1:fit:X-all-zero-no-intercept",
-            "LinearRegression-*-b32:fit:X-all-zero-no-intercept"]),
-    "R3": ("partial_fit(classes=[0, 1, nan]) is rejected with a message about y, not "
-           "classes", ["*:partial_fit-classes-nan"]),
-    "R4": ("class_weight is multiplied into the sample weights after their checks: "
-           "weights ~1e308 overflow (RuntimeWarning, then a DivergenceError)",
-           ["params-LogisticRegression:class_weight-1e308",
-            "params-SGDClassifier:class_weight-1e308"]),
-    "R5": ("SGD power_t accepts any negative value; power_t=-1e308 ends in a "
-           "DivergenceError that blames eta0", ["params-SGDRegressor:power_t=-1e308"]),
-    "R6": ("descend train on an svmlight file with an index >= 2**31 dies with an "
-           "OverflowError traceback from scikit-learn's reader",
-           ["cli:train-huge-index.svm"]),
-    "R7": ("descend predict unpickles the model file (joblib): a crafted file runs code",
-           ["cli:predict-evil-model"]),
-    "R8": ("intercept_decay='auto' counts stored explicit zeros as nonzeros: a CSR matrix "
-           "with explicit zeros trains another model than the same matrix without them",
-           ["SGD*-csr-b1:*:csr-explicit-zeros-sparse-data",
-            "SGD*-csr-b32:*:csr-explicit-zeros-sparse-data"]),
-    "R10": ("one-vs-rest fits with early stopping shuffle one shared array of training "
-            "rows in place, concurrently with n_jobs > 1: results change from run to run "
-            "and rows are lost or duplicated",
-            ["SGDClassifier-*-b1:ovr-early-stopping-*", "SGDClassifier-*-b32:ovr-early-stopping-*"]),
-    "R12": ("the full-batch solver overflows on huge or tiny finite values (RuntimeWarnings), "
-            "then reports converged_=True at a wrong model: coef_init=1e300 kept after 0 "
-            "epochs, y*1e300 fitted by zeros, float32 X*1e-40 gives inf coefficients",
-            ["LinearRegression-*:fit:coef_init-1e300",
-             "LogisticRegression-*-bNone:fit:coef_init-1e300",
-             "LinearRegression-*:*:y[*]1e300", "params-LinearRegression:alpha=1e308",
-             "params-LogisticRegression:alpha=1e308",
-             "LinearRegression-dense-bNone:*:float32-subnormal",
-             "LinearRegression-csr-bNone:*:float32-near-max",
-             "LogisticRegression-csr-bNone:*:float32-near-max"]),
-    "R13": ("descend train crashes (IndexError) when the fit certifies its start and "
-            "records no epoch", ["cli:train-zero-index.svm"]),
+    # R1-R13 are fixed (docs/reliability-findings.md); a new finding is
+    # "R<n>": (title, [case id patterns]) until its fix lands.
 }
 
 
@@ -854,16 +816,18 @@ def _sequence_cases(d):
             """One-vs-rest with early stopping: each class's fit shuffles its
             training rows in place, so no two may share that array (they
             run in parallel threads).  White box (a race shows only now and
-            then; sharing is certain): the rows each fit state is prepared
-            with are recorded."""
+            then; sharing is certain): the row array each fit state holds
+            for its kernels (``FitState.rows``, set by ``prepare``) is
+            recorded; the split's rows it is prepared from may be shared."""
             from descend import _fitstate
 
             prepared = []
             original = _fitstate.FitState.prepare
 
             def recording(self, X, rows, *args, **kwargs):
-                prepared.append((id(self), rows))
-                return original(self, X, rows, *args, **kwargs)
+                result = original(self, X, rows, *args, **kwargs)
+                prepared.append((id(self), self.rows))
+                return result
 
             _fitstate.FitState.prepare = recording
             try:

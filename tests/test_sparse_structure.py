@@ -131,12 +131,17 @@ def test_valid_csr_of_every_index_dtype_and_other_formats_pass():
 
 
 def test_corrupted_coo_and_csc_are_rejected():
+    """Each corrupted matrix has arrays of its own: ``X.tocoo()`` shares
+    X.indices as coo.col, and corrupting it corrupted X, which scipy's C
+    conversion ``X.tocsc()`` then read out of bounds (heap corruption,
+    finding R9).  No corrupted matrix reaches scipy in this process."""
     X = _valid()
-    coo = X.tocoo()
+    coo = X.tocoo(copy=True)
     coo.col[0] = X.shape[1] + 3
+    assert not np.shares_memory(coo.col, X.indices)
     with pytest.raises(ValueError, match="corrupted sparse matrix"):
         descend.LinearRegression().fit(coo, np.ones(40))
-    csc = X.tocsc()
+    csc = X.tocsc(copy=True)
     csc.indices[0] = X.shape[0] + 1
     with pytest.raises(ValueError, match="corrupted sparse matrix"):
         descend.LinearRegression().fit(csc, np.ones(40))

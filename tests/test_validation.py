@@ -73,3 +73,173 @@ def test_predict_checks_the_feature_count(Estimator):
         model.predict(np.ones((2, 4)))
     with pytest.raises(ValueError, match="NaN"):
         model.predict(np.full((2, 3), np.nan))
+
+
+# Regression tests of the findings of issue #12 (docs/reliability-findings.md)
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 32])
+def test_flat_objective_takes_a_finite_auto_step(batch_size):
+    """R2: X all zero, no intercept, no penalty: a zero curvature; eta0="auto"
+    takes the step 1 (any step is optimal) instead of dividing by zero."""
+    model = LinearRegression(fit_intercept=False, batch_size=batch_size).fit(
+        np.zeros((40, 3)), np.ones(40))
+    assert np.isfinite(model.eta0_) and np.all(model.coef_ == 0)
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 32])
+def test_x_whose_squares_underflow_is_rejected_naming_x(batch_size):
+    """R2: X ~1e-300 has a curvature that underflows to 0 (and needs
+    coefficients ~1e300): rejected, naming X, not divided by zero."""
+    with pytest.raises(ValueError, match="X is too small in magnitude"):
+        LinearRegression(fit_intercept=False, batch_size=batch_size).fit(
+            X_OK * 1e-300, X_OK[:, 0])
+
+
+@pytest.mark.parametrize("Classifier", ["LogisticRegression", "SGDClassifier"])
+def test_partial_fit_classes_with_nan_names_classes(Classifier):
+    """R3: the message names classes, the argument at fault, not y."""
+    import descend
+
+    with pytest.raises(ValueError, match=r"class labels in classes \(got NaN"):
+        getattr(descend, Classifier)().partial_fit(X_OK, Y_OK, classes=[0.0, 1.0, np.nan])
+
+
+@pytest.mark.parametrize("Classifier", ["LogisticRegression", "SGDClassifier"])
+@pytest.mark.parametrize("weight", [1e308, 1e-320])
+def test_uniform_extreme_class_weights_give_the_unweighted_model(Classifier, weight):
+    """R4: class weights enter the sample weights in float64, rescaled:
+    uniform weights of 1e308 (which overflowed) or 1e-320 change nothing."""
+    import warnings
+
+    import descend
+
+    X = np.random.default_rng(0).standard_normal((60, 4))
+    y = np.arange(60) % 2
+    Estimator = getattr(descend, Classifier)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        weighted = Estimator(class_weight={0: weight, 1: weight}, random_state=0).fit(X, y)
+    plain = Estimator(random_state=0).fit(X, y)
+    np.testing.assert_allclose(weighted.coef_, plain.coef_, rtol=1e-12, atol=1e-12)
+
+
+def test_sgd_power_t_is_bounded_below_by_minus_one():
+    """R5: power_t=-1 is deprecated but accepted (scikit-learn's test);
+    below -1 the "invscaling" step overflows: rejected naming power_t."""
+    from descend import SGDRegressor
+
+    with pytest.raises(ValueError, match="'power_t' parameter of SGDRegressor"):
+        SGDRegressor(power_t=-1e308).fit(X_OK, X_OK[:, 0])
+    with pytest.warns(FutureWarning, match="Negative values for `power_t`"):
+        SGDRegressor(power_t=-1.0, eta0=1e-4, max_iter=5, tol=None).fit(X_OK, X_OK[:, 0])
+
+
+@pytest.mark.parametrize("Estimator", ["SGDRegressor", "SGDClassifier"])
+@pytest.mark.parametrize("batch_size", [1, 32])
+def test_explicit_zeros_do_not_change_intercept_decay_auto(Estimator, batch_size):
+    """R8: intercept_decay="auto" reads the data's nonzeros, not the stored
+    entries: a CSR matrix with explicit zeros trains the same model."""
+    import scipy.sparse as sp
+
+    import descend
+
+    rng = np.random.default_rng(0)
+    X = np.zeros((80, 10))
+    X[::2, 0] = rng.standard_normal(40)  # 5% nonzeros
+    A = sp.csr_matrix(X)
+    B = sp.csr_matrix(np.where(X == 0, 1.0, X))  # the same pattern, then zeroed in place
+    B.data[B.data == 1.0] = 0.0  # 100% stored, 5% nonzero
+    y = (np.arange(80) % 2) if Estimator == "SGDClassifier" else rng.standard_normal(80)
+    make = getattr(descend, Estimator)
+    a = make(random_state=0, batch_size=batch_size, max_iter=5, tol=None).fit(A, y)
+    b = make(random_state=0, batch_size=batch_size, max_iter=5, tol=None).fit(B, y)
+    np.testing.assert_allclose(b.intercept_, a.intercept_, rtol=1e-12)
+    np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-12, atol=1e-15)
+
+
+def _r12_data():
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((80, 5))
+    return X, X @ rng.standard_normal(5)
+
+
+@pytest.mark.parametrize("batch_size", [None, 1, 32])
+def test_extreme_finite_inputs_never_certify_an_overflow(batch_size):
+    """R12: y ~1e300 and coef_init ~1e300 were "converged" at a wrong model
+    after overflowing (RuntimeWarnings); float32 X ~1e-40 gave infinite
+    coefficients.  Now each is a clear error naming the input."""
+    import warnings
+
+    X, y = _r12_data()
+    model = LinearRegression(batch_size=batch_size)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(ValueError, match="y is too large in magnitude"):
+            model.fit(X, y * 1e300)
+        with pytest.raises(ValueError, match="coef_init is too large in magnitude"):
+            model.fit(X, y, coef_init=np.full(5, 1e300))
+        if batch_size is None:
+            with pytest.raises(ValueError, match="exceed the range of X's dtype float32"):
+                model.fit((X * 1e-40).astype(np.float32), y)
+
+
+def test_a_start_that_overflows_is_a_divergence_not_a_certificate(monkeypatch):
+    """R12: with the magnitude check of coef_init out of the way, a start
+    whose objective overflows ends in a DivergenceError (full batch: at
+    once; saga's step control: after 60 halvings, where it looped
+    forever), never in converged_=True."""
+    import warnings
+
+    from descend import DivergenceError, _inputs
+
+    monkeypatch.setattr(_inputs, "MAX_SQUARED_SUM", np.inf)
+    X, y = _r12_data()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        with pytest.raises(DivergenceError, match="overflow at the starting point"):
+            LinearRegression().fit(X, y, coef_init=np.full(5, 1e300))
+        for batch_size in (1, 32):
+            with pytest.raises(DivergenceError):
+                LogisticRegression(batch_size=batch_size, max_iter=20).fit(
+                    X, np.arange(80) % 3, coef_init=np.full((3, 5), 1e300))
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_float32_csr_near_its_limit_fits_like_its_dense_copy(Estimator):
+    """R12: the scaling's second moments of float32 CSR are formed in
+    float64 (float32 squares overflowed: inf / inf coefficients)."""
+    import warnings
+
+    import scipy.sparse as sp
+
+    X, y = _r12_data()
+    X32 = (X * np.finfo(np.float32).max / 8).astype(np.float32)
+    target = y if Estimator is LinearRegression else np.arange(80) % 2
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", RuntimeWarning)
+        warnings.simplefilter("ignore", UserWarning)  # (a ConvergenceWarning is fine)
+        sparse = Estimator().fit(sp.csr_matrix(X32), target)
+        dense = Estimator().fit(X32, target)
+    assert np.all(np.isfinite(sparse.coef_))
+    np.testing.assert_allclose(sparse.coef_, dense.coef_, rtol=1e-3, atol=0)
+
+
+@pytest.mark.parametrize("optimizer", ["momentum", "adam", "adagrad"])
+def test_explicit_zeros_do_not_change_lazy_per_sample_updates(optimizer):
+    """R15 (found by tests/test_properties.py): a CSR row that stores an
+    explicit 0 made the lazy per-sample updates catch up that coordinate
+    (momentum: coef 0.0016 instead of 0.0008, adam twice the coefficient);
+    training data is now used without its stored zeros."""
+    import scipy.sparse as sp
+
+    X = np.array([[0.0012573], [0.0], [0.0]])
+    y = np.array([1.30400005, 0.94708096, -0.70373524])
+    stored = sp.csr_matrix((np.array([0.0012573, 0.0, 0.0]), np.array([0, 0, 0]),
+                            np.array([0, 1, 2, 3])), shape=(3, 1))
+    params = dict(batch_size=1, optimizer=optimizer, max_iter=5, tol=None, random_state=0)
+    a = LinearRegression(**params).fit(sp.csr_matrix(X), y)
+    b = LinearRegression(**params).fit(stored, y)
+    assert stored.nnz == 3  # the caller's matrix keeps its zeros
+    np.testing.assert_array_equal(b.coef_, a.coef_)
+    np.testing.assert_array_equal(b.intercept_, a.intercept_)

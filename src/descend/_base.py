@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _multi, _solver
 from ._fitstate import FitState
-from ._inputs import validate_X
+from ._inputs import check_squares, validate_X
 from ._params import CONSTRAINTS
 from ._typing import FLOAT_DTYPES, MatrixLike
 from ._validation import check_parameters, resolve_n_threads
@@ -345,4 +345,7 @@ def _check_init(name, value, shape, public_shape):
             f"expected {public_shape} for this data (as {name.replace('_init', '_')}).")
     if not np.all(np.isfinite(array)):
         raise ValueError(f"{name} contains NaN or infinity.")
+    check_squares(name, array.ravel(), "start from",
+                  "the penalty and the objective would overflow",
+                  f"Pass a smaller {name}, or none.")
     return array.reshape(shape)

@@ -5,6 +5,8 @@ import numbers
 
 import numpy as np
 
+from ._validation import rescale_weights
+
 
 class ClassWeightDict:
     """Constraint: a dict of non-negative finite class weights."""
@@ -18,27 +20,30 @@ class ClassWeightDict:
         return "a dict of non-negative finite weights"
 
 
-def encode_labels(y, name):
+def encode_labels(y, name, arg="y"):
     """Sorted classes and each sample's class index.
 
     One sort of y (``np.unique``) and a binary search per sample: half the
     cost of ``np.unique(return_inverse=True)`` plus scikit-learn's
-    ``type_of_target`` on large y, with the same errors.
+    ``type_of_target`` on large y, with the same errors.  ``arg`` is the
+    argument the labels came from, which the errors name (``classes`` in
+    partial_fit).
     """
     try:
         classes = np.unique(y)
     except TypeError:
         raise ValueError(
-            "Unknown label type: y mixes label types (e.g. strings and numbers); "
+            f"Unknown label type: {arg} mixes label types (e.g. strings and numbers); "
             "use labels of one type.") from None
     if y.dtype.kind == "f" and not np.all(classes == np.floor(classes)):
         raise ValueError(
-            f"Unknown label type: 'continuous'. {name} needs class labels in y; for "
-            f"real-valued targets use a regressor (descend.LinearRegression or "
-            f"descend.SGDRegressor).")
+            f"Unknown label type: 'continuous'. {name} needs class labels in {arg} "
+            f"(got {'NaN or ' if np.isnan(classes).any() else ''}non-integer "
+            f"floats); for real-valued targets use a regressor "
+            f"(descend.LinearRegression or descend.SGDRegressor).")
     if len(classes) < 2:
         raise ValueError(
-            f"y contains only one class ({classes[0]!r}); a classifier needs samples "
+            f"{arg} contains only one class ({classes[0]!r}); a classifier needs samples "
             f"of at least 2 classes to learn from.")
     return classes, np.searchsorted(classes, y)
 
@@ -48,7 +53,8 @@ def partial_fit_labels(estimator, y, classes, first):
     call (from ``classes``, required then), checks them later.  Call it
     after X and y are validated, so a bad first call leaves no classes_."""
     if first:
-        estimator.classes_ = encode_labels(np.asarray(classes), type(estimator).__name__)[0]
+        estimator.classes_ = encode_labels(np.asarray(classes), type(estimator).__name__,
+                                           "classes")[0]
     elif classes is not None and not np.array_equal(
             np.unique(np.asarray(classes)), estimator.classes_):
         raise ValueError(
@@ -78,6 +84,20 @@ def check_partial_fit_classes(estimator, classes, first):
             "set target to properly estimate the class frequency distributions. Pass "
             "the resulting weights as the class_weight parameter. ('balanced' needs "
             "every label at once; partial_fit sees one batch.)")
+
+
+def weigh_by_class(sw, row_class_weight, dtype):
+    """The sample weights ``sw`` times each row's class weight, in ``dtype``.
+
+    The product is formed in float64 from class weights rescaled like the
+    sample weights (``rescale_weights``), and rescaled again: only the
+    ratios matter, and class weights of 1e308 times sample weights would
+    otherwise overflow (a DivergenceError from a valid class_weight)."""
+    factor = rescale_weights(np.array(row_class_weight, dtype=np.float64))
+    weights = sw.astype(np.float64) * factor
+    if not weights.sum() > 0:
+        raise ValueError("class_weight and sample_weight leave no positive weight.")
+    return rescale_weights(weights).astype(dtype, copy=False)
 
 
 def class_weight_vector(class_weight, classes, y_index):

@@ -39,6 +39,14 @@ def n_chunks_for(n_rows, n_cols, n_outputs):
     return int(min(MAX_CHUNKS, by_rows, by_memory))
 
 
+def rows_of(values, rows):
+    """``values[rows]``, or ``values`` itself (no copy) when ``rows`` is
+    None or every row (the solver's training rows are then 0..n-1 in order)."""
+    if rows is None or len(rows) == len(values):
+        return values
+    return values[rows]
+
+
 def scratch_width(n_cols, n_outputs):
     """Doubles per row of the kernels' ``work``: gradient (K*p), intercept
     gradient (K), logits (K), intercept sums of the average (K), loss (1)."""
@@ -48,7 +56,7 @@ def scratch_width(n_cols, n_outputs):
 class Scaling:
     """Implicit standardisation: weighted means and 1/std of the features,
     computed once in one pass (no scaled copy of X is ever made).  Identity
-    (mu = 0, 1/sigma = 1) when off."""
+    (mu = 0, 1/sigma = 1) when off.  ``rows``: the rows to read (None: all)."""
 
     BLOCK_ROWS = 8192
 
@@ -57,19 +65,23 @@ class Scaling:
         self.mu, self.inv_sigma, self.sigma = np.zeros(p), np.ones(p), np.ones(p)
         if not enabled:
             return
-        w = sw[rows].astype(np.float64)
+        all_rows = rows is None or len(rows) == X.shape[0]
+        w = np.asarray(rows_of(sw, rows), dtype=np.float64)
         total = float(w.sum())
         if sp.issparse(X):  # sparse: moments from sparse products, never densified
-            Xr = X[rows] if len(rows) < X.shape[0] else X
+            Xr = X if all_rows else X[rows]
+            if Xr.dtype != np.float64:  # float32 squares overflow near its limit
+                Xr = Xr.astype(np.float64)
             self.mu = np.asarray(Xr.T @ w).ravel() / total
             second = np.asarray(Xr.multiply(Xr).T @ w).ravel() / total
             sigma = np.sqrt(np.maximum(second - self.mu ** 2, 0.0))
         else:  # one stable, parallel pass (a fixed number of chunks: deterministic)
-            n_chunks = int(min(MAX_CHUNKS, max(1, len(rows) // 4096)))
+            n_rows = len(w)
+            n_chunks = int(min(MAX_CHUNKS, max(1, n_rows // 4096)))
             var = np.empty(p)
-            kernels.column_moments(X, sw, rows if len(rows) < X.shape[0] else rows[:0],
+            kernels.column_moments(X, sw, np.empty(0, np.int64) if all_rows else rows,
                                    self.mu, var, np.empty((n_chunks, 2 * p + 1)),
-                                   threads_for(n_threads, len(rows) * p))
+                                   threads_for(n_threads, n_rows * p))
             sigma = np.sqrt(var)
         self.sigma = sigma
         self.inv_sigma = np.where(sigma > 0, 1.0 / np.where(sigma > 0, sigma, 1.0), 1.0)
@@ -102,7 +114,7 @@ class Scaling:
     def row_sq_norms(self, X, rows):
         """||x~_i||^2 of the given rows (sparse: by expanding the square)."""
         if sp.issparse(X):
-            Xr = X[rows]
+            Xr = X[rows].astype(np.float64, copy=False)
             s2 = self.inv_sigma ** 2
             out = np.asarray(Xr.multiply(Xr) @ s2).ravel()
             out -= 2.0 * np.asarray(Xr @ (self.mu * s2)).ravel()
@@ -194,7 +206,9 @@ class FitState:
         # alone, so any thread count gives the same bits) or per thread
         n_work = (n_chunks_for(len(rows), p, k) if full_batch
                   else max(per_thread, min(_codes.BATCH_MAX_CHUNKS, by_memory)))
-        self.rows = rows.copy()  # the kernels shuffle it in place; problems may share rows
+        # the kernels shuffle it in place (problems may share rows); a full
+        # batch only reads it
+        self.rows = rows if full_batch or not settings.shuffle else rows.copy()
         self.work = np.zeros((n_work, width))
         updates = 1 if full_batch else -(-len(rows) // settings.batch_size)
         self.lazy = np.empty((_codes.LazyRow.N_LAZY_ROWS, updates + 1))

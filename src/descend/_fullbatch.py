@@ -21,7 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._certificate import certify, pass_sums
-from ._fitstate import Scaling
+from ._fitstate import Scaling, rows_of
 from ._rules import loss_by_code
 
 #: L-BFGS memory
@@ -70,6 +70,18 @@ class Point:
     certificate: object
     grad_norm: float
 
+    @property
+    def finite(self):
+        """The objective, the gradient and its norms are all finite."""
+        return bool(np.isfinite(self.objective) and np.isfinite(self.smooth)
+                    and np.isfinite(self.grad_norm) and np.isfinite(self.grad_norm_z))
+
+    @property
+    def grad_norm_z(self):
+        """The norm of the gradient in z (inf when it overflows)."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return float(np.linalg.norm(self.grad))
+
 
 class Objective:
     """The objective of one problem in standardised coordinates, with the
@@ -102,12 +114,11 @@ class Objective:
         preconditioner computed here otherwise, or none: z = the raw
         coefficients)."""
         X, sw = problem.X, problem.sample_weight
-        sw_sum = float((sw if rows is None else sw[rows]).sum(dtype=np.float64))
+        sw_sum = float(rows_of(sw, rows).sum(dtype=np.float64))
         if settings.scale_features or not precondition:
             std = fit.scaling
         else:
-            std = preconditioner(Scaling(X, sw, np.arange(X.shape[0]) if rows is None
-                                         else rows, True, settings.n_threads), settings,
+            std = preconditioner(Scaling(X, sw, rows, True, settings.n_threads), settings,
                                  loss_by_code(problem.loss).curvature)
         work = [None]
 
@@ -146,7 +157,13 @@ class Objective:
 
     # ---- one pass
     def evaluate(self, z):
-        """The smooth objective and gradient at z, and the certificate."""
+        """The smooth objective and gradient at z, and the certificate.  A
+        point whose sums overflow evaluates to non-finite values (no
+        warning): ``Point.finite`` is False, and it never certifies."""
+        with np.errstate(over="ignore", invalid="ignore"):
+            return self._evaluate(z)
+
+    def _evaluate(self, z):
         Wr, br = self.to_raw(z)
         if not self.fit_intercept:
             br = np.zeros_like(br)
@@ -352,10 +369,13 @@ STEPPERS = {"lbfgs": lbfgs_steps, "agd": agd_steps, "line_search": line_search_s
 def converged(obj, point, start_grad, tol):
     """The certificate holds: a relative gap <= tol; without a penalty
     (no dual bound) the gradient fell to tol**2 times its norm at the
-    start, ``start_grad``."""
+    start, ``start_grad``.  Never at a point, or from a start, whose
+    objective or gradient is not finite (an overflow proves nothing)."""
+    if not (point.finite and np.isfinite(start_grad if start_grad is not None else 0.0)):
+        return False
     if obj.l1 > 0 or obj.l2 > 0:
         return point.certificate.relative <= tol
-    return float(np.linalg.norm(point.grad)) <= tol * tol * start_grad
+    return point.grad_norm_z <= tol * tol * start_grad
 
 
 def minimize(obj, point, method, max_iter, on_iteration, eta0=None):

@@ -106,6 +106,9 @@ def check_sparse_structure(X, name="X"):
 #: step size's curvature estimate (a weighted Gram matrix, and the second
 #: moments of scale_features) could overflow.
 MAX_SQUARED_SUM = np.finfo(np.float64).max / 64
+#: ... and below which (for X not all zero) it underflows: the step size
+#: 1/curvature, and the coefficients X needs (~1/|X|), would overflow.
+MIN_SQUARED_SUM = 1.0 / MAX_SQUARED_SUM
 
 
 def validate_X(estimator, X, *, reset, dtype=FLOAT_DTYPES, name="X"):
@@ -145,7 +148,7 @@ def validate_X_y(estimator, X, y, *, reset, dtype=FLOAT_DTYPES, y_numeric=False,
     if reset and (getattr(estimator, "eta0", None) == "auto"
                   or getattr(estimator, "scale_features", False)):
         _check_magnitude(X)
-    return _without_duplicates(_kernel_ready(X)), y
+    return _without_explicit_zeros(_without_duplicates(_kernel_ready(X))), y
 
 
 class _named:
@@ -204,6 +207,19 @@ def _quiet_fp():
     return np.errstate(over="ignore", invalid="ignore")
 
 
+def check_squares(name, values, verb, why, fix):
+    """The sum of the squares of float64 ``values`` (one pass, no copy);
+    a ValueError naming ``name`` when it exceeds MAX_SQUARED_SUM."""
+    with _quiet_fp():
+        squared = float(np.dot(values, values))
+    if not squared <= MAX_SQUARED_SUM:
+        raise ValueError(
+            f"{name} is too large in magnitude to {verb}: its entries reach "
+            f"{np.abs(values).max():.3g} and the sum of their squares, {squared:.3g}, is "
+            f"beyond what float64 can square safely ({MAX_SQUARED_SUM:.3g}; {why}). {fix}")
+    return squared
+
+
 def _numeric_target(y, dtype):
     """A regression target as numbers that X's dtype can hold."""
     if y.dtype.kind not in "biuf":
@@ -219,24 +235,32 @@ def _numeric_target(y, dtype):
             f"y has values up to {np.abs(y).max():.3g}, beyond the range of X's dtype "
             f"{np.dtype(dtype).name} (the target is trained in X's dtype); pass X as "
             f"float64 or rescale y.")
+    check_squares("y", y.reshape(-1).astype(np.float64, copy=False), "train on",
+                  "the squared loss and its gradient would overflow",
+                  "Rescale y, e.g. divide it by its standard deviation "
+                  "(sklearn.compose.TransformedTargetRegressor).")
     return y
 
 
 def _check_magnitude(X):
     """float64 X whose squared entries sum past MAX_SQUARED_SUM cannot be
-    trained: its curvature (the step size's scale) overflows.  One pass,
-    no copy (float32 data, at most ~3.4e38, squares safely in float64)."""
+    trained: its curvature (the step size's scale) overflows; nor X, not all
+    zero, whose squared entries sum below MIN_SQUARED_SUM: its curvature
+    underflows.  One pass, no copy (float32 data, within ~[1.4e-45,
+    3.4e38], squares safely in float64)."""
     if X.dtype != np.float64:
         return
     values = X.data if sp.issparse(X) else X.reshape(-1)
-    with _quiet_fp():
-        squared = float(np.dot(values, values))
-    if not squared <= MAX_SQUARED_SUM:
+    squared = check_squares("X", values, "train on",
+                            "the step size is 1/(curvature ~ sum of squares)",
+                            "Rescale X, e.g. with sklearn.preprocessing.StandardScaler.")
+    if squared < MIN_SQUARED_SUM and np.any(values):
         raise ValueError(
-            f"X is too large in magnitude to train on: its entries reach "
+            f"X is too small in magnitude to train on: its entries reach only "
             f"{max(values.max(), -values.min()):.3g} and the sum of their squares, "
-            f"{squared:.3g}, is beyond what float64 can square safely "
-            f"({MAX_SQUARED_SUM:.3g}; the step size is 1/(curvature ~ sum of squares)). "
+            f"{squared:.3g}, is below what float64 can square safely "
+            f"({MIN_SQUARED_SUM:.3g}; the step size 1/(curvature ~ sum of squares) and "
+            f"the coefficients such X needs would overflow). "
             f"Rescale X, e.g. with sklearn.preprocessing.StandardScaler.")
 
 
@@ -254,6 +278,19 @@ def _without_duplicates(X):
     summed = X.copy()
     summed.sum_duplicates()
     return summed if summed.nnz != X.nnz else X
+
+
+def _without_explicit_zeros(X):
+    """CSR training data that stores explicit zeros as a copy without them:
+    the lazy per-sample updates (momentum, adaptive optimizers) catch up a
+    coordinate wherever a row stores it, so a stored 0 trained another
+    model than the same matrix without it.  One O(nnz) count; a matrix
+    without stored zeros is used as it is."""
+    if not sp.issparse(X) or np.count_nonzero(X.data) == X.nnz:
+        return X
+    dropped = X.copy()
+    dropped.eliminate_zeros()
+    return dropped
 
 
 def _kernel_ready(X):

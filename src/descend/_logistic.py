@@ -11,7 +11,7 @@ from . import _solver
 from ._base import GradientDescentEstimator, LinearClassifierMixin
 from ._classes import (
     ClassWeightDict, check_partial_fit_classes, class_weight_vector, encode_labels,
-    partial_fit_labels)
+    partial_fit_labels, weigh_by_class)
 from ._inputs import validate_X_y
 from ._params import CONSTRAINTS, fill_docstring, store_parameters
 from ._rules import LOSSES
@@ -157,9 +157,7 @@ class LogisticRegression(LinearClassifierMixin, ClassifierMixin, GradientDescent
         sw = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         if self.class_weight is not None:
             per_class = class_weight_vector(self.class_weight, self.classes_, y_index)
-            sw = sw * per_class[y_index].astype(X.dtype)
-            if not sw.sum() > 0:
-                raise ValueError("class_weight and sample_weight leave no positive weight.")
+            sw = weigh_by_class(sw, per_class[y_index], X.dtype)
         return _solver.Problem(X=X, y=np.ascontiguousarray(y_index, dtype=X.dtype),
                                sample_weight=sw, loss=loss, n_outputs=n_outputs)
 

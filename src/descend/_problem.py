@@ -162,16 +162,26 @@ def validation_split(problem, settings):
     return np.sort(train).astype(np.int64), np.sort(val).astype(np.int64)
 
 
-def zero_model_objective(problem):
+#: rows of zero_model_objective's blocks
+ZERO_MODEL_BLOCK = 1 << 16
+
+
+def zero_model_objective(problem, block=ZERO_MODEL_BLOCK):
     """The objective of the all-zero model (margins 0): the loss of 0 at
-    each target, weighted; a scale for how large an objective may get."""
-    w = problem.sample_weight.astype(np.float64)
+    each target, weighted; a scale for how large an objective may get.
+    In blocks of rows: no scratch the size of the data."""
     if problem.loss == LOSS_MULTINOMIAL:
         return float(np.log(problem.n_outputs))
-    y = np.ascontiguousarray(problem.y, dtype=np.float64)
-    losses = np.empty_like(y)
-    kernels.loss_values(problem.loss, float(problem.epsilon), np.zeros_like(y), y, losses)
-    return float(w @ losses / w.sum())
+    loss = weight = 0.0
+    zeros, losses = np.zeros(block), np.empty(block)
+    for start in range(0, len(problem.y), block):
+        y = np.ascontiguousarray(problem.y[start:start + block], dtype=np.float64)
+        w = np.asarray(problem.sample_weight[start:start + block], dtype=np.float64)
+        kernels.loss_values(problem.loss, float(problem.epsilon), zeros[:len(y)], y,
+                            losses[:len(y)])
+        loss += float(w @ losses[:len(y)])
+        weight += float(w.sum())
+    return loss / weight
 
 
 def warn_outcome(problems, histories, combined, settings, epochs, stacklevel):

@@ -24,7 +24,7 @@ from . import _solver
 from ._base import GradientDescentEstimator, LinearClassifierMixin, LinearModelMixin
 from ._classes import (
     ClassWeightDict, check_partial_fit_classes, class_weight_vector, encode_labels,
-    partial_fit_labels)
+    partial_fit_labels, weigh_by_class)
 from ._inputs import validate_X_y
 from ._params import CONSTRAINTS, fill_docstring, store_parameters
 from ._rules import LOSSES
@@ -71,6 +71,9 @@ SGD_PARAMETER_DOCS = {
     same model (scikit-learn's rule differs for dense arrays of mostly
     zeros and for CSR matrices of mostly nonzeros). Full-batch fits always
     take the full step.""",
+    "power_t": """power_t : float >= -1, default={default}
+    Exponent of the "invscaling" schedule. Negative values (a step that
+    grows with t) are deprecated, as in scikit-learn 1.8, and warn.""",
     "class_weight": """class_weight : dict, "balanced" or None, default={default}
     Weights of the classes, multiplied into the sample weights: a dict
     {{label: weight}} (missing labels weigh 1), or "balanced":
@@ -110,7 +113,9 @@ class _SGDEstimator(LinearModelMixin, GradientDescentEstimator):
         "l1_ratio": [Interval(numbers.Real, 0, 1, closed="both"), NONE],
         "average": [_AverageSGD()],
         # negative values are deprecated in scikit-learn 1.8, still accepted
-        "power_t": [Interval(numbers.Real, None, None)],
+        # (with a FutureWarning) down to -1, a step growing linearly in t;
+        # below, t**-power_t overflows within a few updates
+        "power_t": [Interval(numbers.Real, -1, None, closed="left")],
         "intercept_decay": [Options("auto"), Interval(numbers.Real, 0, 1, closed="right")],
     }
 
@@ -148,13 +153,13 @@ class _SGDEstimator(LinearModelMixin, GradientDescentEstimator):
 
     def _intercept_decay(self, X):
         """The intercept_decay to use for X (resolves "auto" from the
-        fraction of nonzeros: exact for CSR, from up to 10,000 evenly spaced
-        rows of a dense array)."""
+        fraction of nonzeros: exact for CSR, whose stored zeros do not count,
+        from up to 10,000 evenly spaced rows of a dense array)."""
         if self.intercept_decay != "auto":
             return float(self.intercept_decay)
         n, p = X.shape
         if sp.issparse(X):
-            density = X.nnz / max(1, n * p)
+            density = np.count_nonzero(X.data) / max(1, n * p)
         else:
             sample = X[::max(1, n // 10000)]
             density = np.count_nonzero(sample) / max(1, sample.size)
@@ -339,13 +344,11 @@ class SGDClassifier(LinearClassifierMixin, ClassifierMixin, _SGDEstimator):
         per_class = class_weight_vector(self.class_weight, self.classes_, y_index)
         negative = 0.0 if self.loss == "log_loss" else -1.0
         if len(self.classes_) == 2:
-            columns = [(y_index == 1, sw * per_class[y_index].astype(X.dtype))]
+            columns = [(y_index == 1, weigh_by_class(sw, per_class[y_index], X.dtype))]
         else:
-            columns = [(y_index == c, sw * np.where(y_index == c, per_class[c], 1.0)
-                        .astype(X.dtype)) for c in range(len(self.classes_))]
-        for _, weights in columns:
-            if not weights.sum() > 0:
-                raise ValueError("class_weight and sample_weight leave no positive weight.")
+            columns = [(y_index == c, weigh_by_class(
+                sw, np.where(y_index == c, per_class[c], 1.0), X.dtype))
+                for c in range(len(self.classes_))]
         return [self._problem(X, np.where(positive, 1.0, negative), weights, False)
                 for positive, weights in columns]
 

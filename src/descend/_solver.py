@@ -28,7 +28,7 @@ import scipy.sparse as sp
 
 from . import _fullbatch, _interrupt
 from ._engine import _codes, kernels
-from ._fitstate import FitState, threads_for
+from ._fitstate import FitState, rows_of, threads_for
 from ._problem import (  # noqa: F401  (re-exported: the estimators' vocabulary)
     BlowUpWarning, DivergenceError, Problem, Result, Settings, validation_split,
     warn_outcome, zero_model_objective)
@@ -145,7 +145,7 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
             fit.eta0 = float(settings.eta0)
         fit.scalars[SC.SC_ETA_ADAPTIVE] = fit.eta0
     eta0 = fit.eta0
-    sw_sum = float(sw[rows].sum(dtype=np.float64))
+    sw_sum = float(rows_of(sw, rows).sum(dtype=np.float64))
     n_work = fit.prepare(X, rows, settings, settings.n_threads, full_batch)
     cfg = kernel_config(problem, settings, rows, val_rows, sw_sum, eta0, n_work, full_batch)
     lower = "Lower eta0 (or use eta0='auto')"
@@ -154,6 +154,9 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
         eta0 = cfg.optimal_first_step
         lower = ("The 'optimal' schedule ignores eta0 (its first step is alpha^(-1/4)): "
                  "raise alpha or choose another learning_rate")
+    elif settings.learning_rate == "invscaling" and settings.power_t < 0:
+        lower = ("power_t < 0 makes the 'invscaling' step eta0 / t**power_t grow with t "
+                 "(deprecated): use power_t >= 0, or lower eta0")
     max_epochs = settings.max_iter if epochs is None else epochs
     recorder = _Recorder(fit, settings, max_epochs)
     try:
@@ -177,13 +180,22 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
     result = _result(fit, settings, eta0, certified)
     if status == Status.DIVERGED:
         fit.history.stop_reason = "diverged"
-        exc = DivergenceError(
+        message = (
             f"Floating-point under-/overflow occurred at epoch #{fit.n_epochs + 1}: "
             f"the fit diverged (the objective or the coefficients became non-finite "
             f"or grew more than 1e10-fold; step size {eta0:.3g}). The coefficients "
             f"of the last finite epoch ({fit.n_epochs}) were kept. {lower}, "
             f"or pass scale_features=True. Scaling input data with "
             f"StandardScaler or MinMaxScaler might help.")
+        if reason == START_NOT_FINITE:
+            message = (
+                "Floating-point overflow at the starting point: the objective or its "
+                "gradient at the coefficients the fit starts from (coef_init and "
+                "intercept_init, the previous fit's with warm_start or partial_fit, "
+                "else zeros) is not finite, so no step can be measured; no epoch ran. "
+                "Pass a smaller coef_init / intercept_init, or rescale X and y (e.g. "
+                "StandardScaler).")
+        exc = DivergenceError(message)
         exc.result, exc.fit = result, fit
         raise exc
     fit.history.stop_reason = reason
@@ -197,6 +209,21 @@ def _full_batch_method(settings, full_batch):
     if settings.learning_rate == "line_search":
         return "line_search"
     return None
+
+
+#: the stop reason of a full-batch fit whose starting point overflows
+START_NOT_FINITE = "start_not_finite"
+
+
+def _check_representable(W, b, dtype):
+    """The coefficients fit in X's dtype (float32 data: at most ~3.4e38)."""
+    largest = max(np.abs(W).max(initial=0.0), np.abs(b).max(initial=0.0))
+    limit = np.finfo(dtype).max
+    if largest > limit:
+        raise ValueError(
+            f"The model's coefficients (up to {largest:.3g}) exceed the range of X's dtype {np.dtype(dtype).name} ({limit:.3g}), in which "
+            f"they are kept: X is too small in magnitude for {np.dtype(dtype).name}. Pass X "
+            f"as float64, or rescale X (e.g. sklearn.preprocessing.StandardScaler).")
 
 
 def _epoch_work(X, k):
@@ -242,7 +269,7 @@ def _run_epochs(problem, settings, fit, rows, val_rows, cfg, max_epochs, recorde
         done_total += done
         since += done
         gaps = np.full(done, np.nan)
-        if status == Status.DIVERGED and control is not None:
+        if status == Status.DIVERGED and control is not None and not control.exhausted:
             status = Status.RUNNING  # too long a step: back to the last good one, halved
             cfg = reconfigure(control.reject())
             since = 0
@@ -272,14 +299,22 @@ class _StepControl:
     and stored gradients go back to the last pass's and the step halves.
     The theory's step is safe but far too short on data whose rows differ
     in norm (it is set by the largest); this finds the largest step that
-    still descends, deterministically."""
+    still descends, deterministically.  After MAX_REJECTIONS rejections in
+    a row (the step shrunk 1e18-fold: no step descends, e.g. the start
+    overflows) a divergence ends the fit instead of looping."""
 
     GROW, SLOW_GROW, SHRINK = 2.0, 1.25, 0.5
+    MAX_REJECTIONS = 60
 
     def __init__(self, fit, eta):
         self.fit, self.eta, self.failed = fit, eta, False
         self.objective = np.inf
+        self.rejections = 0
         self._save()
+
+    @property
+    def exhausted(self):
+        return self.rejections >= self.MAX_REJECTIONS
 
     def _save(self):
         fit = self.fit
@@ -287,6 +322,7 @@ class _StepControl:
 
     def accept(self, objective):
         self.objective = objective
+        self.rejections = 0
         self._save()
         self.eta *= self.SLOW_GROW if self.failed else self.GROW
         self.fit.eta0 = self.eta
@@ -300,6 +336,7 @@ class _StepControl:
         fit.state[...] = state
         fit.memory[...] = memory
         self.failed = True
+        self.rejections += 1
         self.eta *= self.SHRINK
         fit.eta0 = self.eta
         return self.eta
@@ -315,7 +352,7 @@ class _Certifier:
                                                           precondition=False)
         self.start = None
         if settings.l1 == 0 and settings.l2 == 0:  # the gradient test needs the start
-            self.start = self._point().grad
+            self.start = self._point().grad_norm_z
 
     def _point(self):
         W, b = self.fit.problem_coefficients(self.settings)
@@ -325,8 +362,7 @@ class _Certifier:
         """(certified, relative gap, exact objective) at the reported
         coefficients."""
         point = self._point()
-        start = None if self.start is None else float(np.linalg.norm(self.start))
-        ok = _fullbatch.converged(self.objective, point, start, self.settings.tol)
+        ok = _fullbatch.converged(self.objective, point, self.start, self.settings.tol)
         return ok, point.certificate.relative, point.objective
 
 
@@ -342,9 +378,10 @@ def _run_full_batch(problem, settings, fit, rows, val_rows, cfg, method, max_epo
 
     def on_iteration(point, step, passes, seconds):
         W, b = obj.to_problem(point.z)
-        if not (np.isfinite(point.objective) and np.all(np.isfinite(W))):
+        if not (point.finite and np.all(np.isfinite(W))):
             state["diverged"] = True
             return "diverged"
+        _check_representable(W, b, fit.W.dtype)
         fit.W[...] = W
         fit.b[...] = b
         fit.scalars[SC.SC_T] += passes
@@ -370,7 +407,9 @@ def _run_full_batch(problem, settings, fit, rows, val_rows, cfg, method, max_epo
 
     z0 = obj.from_problem(fit.W, fit.b)
     first = obj.evaluate(z0)
-    start = float(np.linalg.norm(first.grad))
+    if not first.finite:  # an overflow at the start: no step can be measured
+        return Status.DIVERGED, START_NOT_FINITE, False
+    start = first.grad_norm_z
     if gap_rule and _fullbatch.converged(obj, first, start, settings.tol):
         return Status.CONVERGED, "tol", True
     point, reason = _fullbatch.minimize(obj, first, method, max_epochs, on_iteration,

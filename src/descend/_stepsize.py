@@ -57,6 +57,12 @@ def max_row_smoothness(X, sw, rows, scaling, c, settings):
     return c * float(np.max(row_sq * w) * len(rows) / w.sum()) + settings.l2
 
 
+def _inverse(curvature):
+    """1 / curvature; 1 for a zero curvature (X all zero without an
+    intercept or a penalty: the objective is flat, any step is optimal)."""
+    return 1.0 / curvature if curvature > 0 else 1.0
+
+
 def auto_step(problem, settings, rows, scaling):
     """Step size of eta0="auto".
 
@@ -76,17 +82,17 @@ def auto_step(problem, settings, rows, scaling):
     X, sw = problem.X, problem.sample_weight
     c = loss_by_code(problem.loss).curvature
     if settings.optimizer == "saga" and settings.batch_size == 1:  # 1/(3 L_max)
-        return 1.0 / (3.0 * max_row_smoothness(X, sw, rows, scaling, c, settings))
+        return _inverse(3.0 * max_row_smoothness(X, sw, rows, scaling, c, settings))
     L = c * top_eigenvalue(X, sw, rows, scaling, settings.fit_intercept) + settings.l2
     n = len(rows)
     batch = settings.batch_size
     if batch is None or batch >= n:
-        eta = 1.0 / L
+        eta = _inverse(L)
     else:
         L_max = max_row_smoothness(X, sw, rows, scaling, c, settings)
         L_b = (n * (batch - 1) * L + (n - batch) * L_max) / (batch * max(1, n - 1))
         # saga: 1/(3 L(B)) (Gazagnadou et al., 2019); sgd: 1/(2 L(B))
-        eta = 1.0 / ((3.0 if settings.optimizer == "saga" else 2.0) * L_b)
+        eta = _inverse((3.0 if settings.optimizer == "saga" else 2.0) * L_b)
     if rule.momentum_scaled:
         eta *= 1.0 - settings.momentum
     return eta

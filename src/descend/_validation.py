@@ -220,8 +220,8 @@ def rescale_weights(weights):
     SAFE_WEIGHT_RANGE; unchanged otherwise.  Only the ratios of the weights
     enter the weighted mean loss, so the model is the same; without it
     their sum overflows (weights ~1e300) or every product with a loss
-    underflows (weights ~1e-320)."""
-    largest = float(weights.max())
-    if not SAFE_WEIGHT_RANGE[0] <= largest <= SAFE_WEIGHT_RANGE[1]:
+    underflows (weights ~1e-320).  All-zero weights are left as they are."""
+    largest = float(weights.max(initial=0.0))
+    if largest > 0 and not SAFE_WEIGHT_RANGE[0] <= largest <= SAFE_WEIGHT_RANGE[1]:
         weights /= largest
     return weights

@@ -61,8 +61,12 @@ def _zero_model_bound(model, y):
 def _check_blow_up(model, y):
     """The SGD estimators keep scikit-learn's semantics and return a fit
     whose objective blew up to a huge finite value; for the command that
-    is a divergence."""
-    final = float(model.history_["objective"][-1])
+    is a divergence.  A fit that certified its start records no epoch:
+    nothing blew up."""
+    objective = model.history_["objective"]
+    if not len(objective):
+        return
+    final = float(objective[-1])
     bound = _zero_model_bound(model, y)
     if np.isfinite(final) and final > BLOW_UP * bound:
         raise CLIError(f"the fit diverged: its objective ended at {final:.3g}, more than "

@@ -308,8 +308,10 @@ def run(args):
             print(format_record(record))
     warn_if_grew(model)
 
-    print(f"stopped after {model.n_iter_} epochs ({model.history_.stop_reason}); "
-          f"final objective {model.history_['objective'][-1]:.6f}")
+    objective = model.history_["objective"]
+    print(f"stopped after {model.n_iter_} epochs ({model.history_.stop_reason})"
+          + (f"; final objective {objective[-1]:.6f}" if len(objective) else
+             ": the starting point was already certified optimal"))
     for line in metrics(model, task, X_test, y_test, builtin):
         print(line)
     print(f"fit time: {seconds:.3f} s")
