@@ -15,7 +15,11 @@ scikit-learn, in one run (issue #14: production path).
 2. Stalls: 20 identical fits in a row (20,000 x 20, default n_jobs), the
    slowest against the median; the same 20 fits as the candidates of one
    ``GridSearchCV(n_jobs=2)`` (one split, so each candidate is one fit,
-   timed by scikit-learn in its worker).
+   timed by scikit-learn in its worker); scikit-learn's default fit 20
+   times in a row, for reference; and 20 descend fits each started right
+   after a scikit-learn fit on 50,000 rows (OpenBLAS's threads, which
+   busy-wait after a call, then share the cores).  Measured first, before
+   anything else in the run has started BLAS threads.
 3. A grid search of 100 small fits: 20 penalties x 5 folds on 5,000 x 20,
    ``GridSearchCV(n_jobs=1)`` and ``n_jobs=2``, descend's
    ``LogisticRegression()`` against scikit-learn's, whole ``fit`` of the
@@ -103,6 +107,13 @@ def stalls(fits):
         descend.LogisticRegression().fit(X, y)
         times.append(time.perf_counter() - t0)
     out["in a row"] = np.array(times)
+    _sklearn(len(y)).fit(X, y)
+    times = []
+    for _ in range(fits):  # the same with scikit-learn's default LogisticRegression
+        t0 = time.perf_counter()
+        _sklearn(len(y)).fit(X, y)
+        times.append(time.perf_counter() - t0)
+    reference = np.array(times)
     split = [(np.arange(len(y)), np.arange(min(len(y), 2000)))]
     search = GridSearchCV(descend.LogisticRegression(), {"alpha": [ALPHA] * fits},
                           cv=split, n_jobs=2, refit=False)
@@ -110,6 +121,17 @@ def stalls(fits):
         warnings.simplefilter("ignore")
         search.fit(X, y)
     out["GridSearchCV(n_jobs=2)"] = np.asarray(search.cv_results_["mean_fit_time"])
+    # each fit right after scikit-learn's on 50,000 rows (BLAS, 2 threads):
+    # OpenBLAS's threads busy-wait after a call, sharing the cores
+    Xb, yb, _ = make_data(50000, P, seed=4)
+    times = []
+    for _ in range(fits):
+        _sklearn(len(yb)).fit(Xb, yb)
+        t0 = time.perf_counter()
+        descend.LogisticRegression().fit(X, y)
+        times.append(time.perf_counter() - t0)
+    out["each right after a BLAS-heavy scikit-learn fit"] = np.array(times)
+    out["scikit-learn's LogisticRegression, in a row (reference)"] = reference
     for name, t in out.items():
         print(f"  {name}: median {fmt_time(np.median(t))}, max {fmt_time(t.max())} "
               f"({t.max() / np.median(t):.2f}x), over 1.5x median: "
@@ -194,10 +216,10 @@ def main(argv=None):
     repeats = 3 if args.quick else 9
     machine = machine_description(openmp_threads())
     machine.pop("torch", None)
+    print("Repeated fits", flush=True)  # first: no other library's threads about
+    stall = stalls(20)
     print("Small fits", flush=True)
     small = small_fits((2000, 5000, 20000, 50000), repeats)
-    print("Repeated fits", flush=True)
-    stall = stalls(20)
     print("Grid search of 100 fits", flush=True)
     grid = grid_search((1, 2), 1 if args.quick else 3)
     command = "python benchmarks/production.py" + (" --quick" if args.quick else "")
