@@ -5,6 +5,7 @@ import pytest
 import scipy.sparse as sp
 
 import descend
+from corrupt_csr import corrupt
 
 ESTIMATORS = {
     "LinearRegression": lambda: descend.LinearRegression(max_iter=3),
@@ -28,48 +29,11 @@ def _target(name, n):
     return np.arange(n) % 3
 
 
-def _corrupt(kind, X):
-    """A copy of X with one structural defect (scipy's constructor is
-    bypassed: the arrays are replaced after construction, as a caller that
-    edits a matrix in place or deserialises one would)."""
-    X = X.copy()
-    if kind == "index == n_features":
-        X.indices[3] = X.shape[1]
-    elif kind == "index > n_features":
-        X.indices[-1] = X.shape[1] + 1000
-    elif kind == "negative index":
-        X.indices[0] = -1
-    elif kind == "int64 index past 2**31":
-        X.indices = X.indices.astype(np.int64)
-        X.indptr = X.indptr.astype(np.int64)
-        X.indices[2] = 2**31 + 5
-    elif kind == "indptr[0] != 0":
-        X.indptr = X.indptr.copy()
-        X.indptr[0] = 1
-    elif kind == "indptr decreases":
-        X.indptr = X.indptr.copy()
-        X.indptr[5], X.indptr[6] = X.indptr[6], X.indptr[5] - 1
-    elif kind == "indptr[-1] > nnz":
-        X.indptr = X.indptr.copy()
-        X.indptr[-1] += 7
-    elif kind == "indptr[-1] < nnz":
-        X.indptr = X.indptr.copy()
-        X.indptr[-1] -= 1
-    elif kind == "indptr too short":
-        X.indptr = X.indptr[:-3].copy()
-    elif kind == "indptr too long":
-        X.indptr = np.append(X.indptr, [X.indptr[-1]] * 3).astype(X.indptr.dtype)
-    elif kind == "len(indices) != len(data)":
-        X.indices = X.indices[:-2].copy()
-    elif kind == "len(data) != len(indices)":
-        X.data = X.data[:-2].copy()
-    return X
-
-
-KINDS = ["index == n_features", "index > n_features", "negative index",
-         "int64 index past 2**31", "indptr[0] != 0", "indptr decreases",
-         "indptr[-1] > nnz", "indptr[-1] < nnz", "indptr too short", "indptr too long",
-         "len(indices) != len(data)", "len(data) != len(indices)"]
+#: the battery's defects that a well-typed CSR matrix can carry
+KINDS = ["index-eq-n_features", "index-gt-n_features", "index-negative",
+         "index-int64-past-2**31", "indptr0-nonzero", "indptr-decreasing",
+         "indptr-last-gt-nnz", "indptr-last-lt-nnz", "indptr-too-short", "indptr-too-long",
+         "indices-shorter-than-data", "data-shorter-than-indices"]
 
 
 @pytest.mark.parametrize("kind", KINDS)
@@ -77,7 +41,7 @@ KINDS = ["index == n_features", "index > n_features", "negative index",
 def test_corrupted_csr_is_rejected_at_fit_and_partial_fit(name, kind):
     X = _valid()
     y = _target(name, X.shape[0])
-    bad = _corrupt(kind, X)
+    bad = corrupt(kind, X)
     with pytest.raises(ValueError, match="corrupted sparse matrix"):
         ESTIMATORS[name]().fit(bad, y)
     kwargs = {} if name in ("LinearRegression", "SGDRegressor") else {"classes": np.unique(y)}
@@ -91,7 +55,7 @@ def test_corrupted_csr_is_rejected_at_predict_methods(name, kind):
     X = _valid()
     y = _target(name, X.shape[0])
     model = ESTIMATORS[name]().fit(X, y)
-    bad = _corrupt(kind, X)
+    bad = corrupt(kind, X)
     methods = ["predict", "score"]
     if hasattr(model, "decision_function"):
         methods.append("decision_function")
@@ -106,11 +70,11 @@ def test_corrupted_csr_is_rejected_at_predict_methods(name, kind):
 def test_the_message_names_the_problem():
     X = _valid()
     with pytest.raises(ValueError, match=r"an index \(12\) is out of bounds for 12 columns"):
-        descend.LinearRegression().fit(_corrupt("index == n_features", X), np.ones(40))
+        descend.LinearRegression().fit(corrupt("index-eq-n_features", X), np.ones(40))
     with pytest.raises(ValueError, match="indptr decreases at row 5"):
-        descend.LinearRegression().fit(_corrupt("indptr decreases", X), np.ones(40))
+        descend.LinearRegression().fit(corrupt("indptr-decreasing", X), np.ones(40))
     with pytest.raises(ValueError, match="indptr has 38 entries; 40 rows need 41"):
-        descend.LinearRegression().fit(_corrupt("indptr too short", X), np.ones(40))
+        descend.LinearRegression().fit(corrupt("indptr-too-short", X), np.ones(40))
 
 
 def test_valid_csr_of_every_index_dtype_and_other_formats_pass():
