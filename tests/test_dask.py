@@ -71,11 +71,11 @@ def sparsify(X):
 
 EXACT_CASES = {
     "logistic-binary": (ddk.LogisticRegression, descend.LogisticRegression, "binary",
-                        dict(alpha=1e-3), {}),
+                        dict(alpha=1e-3), dict(optimizer="lbfgs")),
     "logistic-multinomial": (ddk.LogisticRegression, descend.LogisticRegression, "multi",
                              dict(alpha=1e-3), {}),
     "linear-ridge": (ddk.LinearRegression, descend.LinearRegression, "regression",
-                     dict(alpha=1e-2), {}),
+                     dict(alpha=1e-2), dict(optimizer="lbfgs")),
     "logistic-scaled-l1": (ddk.LogisticRegression, descend.LogisticRegression, "binary",
                            dict(alpha=1e-2, penalty="elasticnet", l1_ratio=0.5,
                                 scale_features=True), {}),
@@ -119,7 +119,7 @@ def test_exact_equals_the_in_memory_fit(client, case, sparse):
 def test_exact_on_float32_chunks_gives_float32_coefficients(client):
     X, y = make_data("binary")
     X32 = X.astype(np.float32)
-    reference = descend.LogisticRegression(alpha=1e-3, tol=1e-8).fit(X32, y)
+    reference = descend.LogisticRegression(alpha=1e-3, tol=1e-8, optimizer="lbfgs").fit(X32, y)
     model = ddk.LogisticRegression(alpha=1e-3, tol=1e-8).fit(*as_dask(X32, y))
     assert model.coef_.dtype == np.float32
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-5)
@@ -153,7 +153,8 @@ def test_dataframe_input_keeps_feature_names_and_predicts_lazily(client):
     frame["target"] = y
     ddf = dd.from_pandas(frame, npartitions=6)
     model = ddk.LogisticRegression(alpha=1e-3, tol=1e-10).fit(ddf[columns], ddf["target"])
-    reference = descend.LogisticRegression(alpha=1e-3, tol=1e-10).fit(frame[columns], y)
+    reference = descend.LogisticRegression(alpha=1e-3, tol=1e-10, optimizer="lbfgs").fit(
+        frame[columns], y)
     np.testing.assert_array_equal(model.feature_names_in_, columns)
     np.testing.assert_allclose(model.coef_, reference.coef_, atol=1e-8)
     proba = model.predict_proba(ddf[columns])
@@ -308,7 +309,7 @@ def worker_pids(client):
 
 def test_a_worker_killed_mid_fit_does_not_hang_the_fit(client):
     X, y = make_data("binary")
-    reference = descend.LogisticRegression(alpha=1e-3, tol=1e-10).fit(X, y)
+    reference = descend.LogisticRegression(alpha=1e-3, tol=1e-10, optimizer="lbfgs").fit(X, y)
     killed = []
 
     def kill_one(record):

@@ -286,7 +286,7 @@ def test_auto_step_of_momentum_is_scaled_by_one_minus_momentum(optimizer, moment
 
 @pytest.mark.parametrize("Estimator", [LinearRegression, LogisticRegression])
 @pytest.mark.parametrize("param, value", [
-    ("optimizer", "lbfgs-b"), ("optimizer", "newton"), ("optimizer", None),
+    ("optimizer", "lbfgs-b"), ("optimizer", "newton-cg"), ("optimizer", None),
     ("momentum", 1.0), ("momentum", -0.1), ("momentum", 1.5),
     ("beta_1", 1.0), ("beta_1", -0.1), ("beta_2", 1.0), ("beta_2", -1e-3),
     ("eps", 0.0), ("eps", -1e-8), ("rho", 1.0), ("rho", -0.5),

@@ -53,6 +53,8 @@ def test_csr_fit_equals_dense_fit(batch_size, config):
     X, y = sparse_problem()
     kwargs = dict(batch_size=batch_size, tol=None, max_iter=4, random_state=3, n_jobs=1,
                   **config)
+    if batch_size is None and "optimizer" not in config:
+        kwargs["optimizer"] = "lbfgs"  # "auto" runs Newton's method on dense rows only
     dense = LogisticRegression(**kwargs).fit(X, y)
     csr = LogisticRegression(**kwargs).fit(sp.csr_matrix(X), y)
     np.testing.assert_allclose(csr.coef_, dense.coef_, rtol=1e-10, atol=1e-12)
@@ -65,6 +67,8 @@ def test_csr_fit_equals_dense_fit(batch_size, config):
 def test_csr_multinomial_and_regression_equal_dense(batch_size):
     X, y = sparse_problem(classes=3)
     kwargs = dict(batch_size=batch_size, tol=None, max_iter=3, random_state=0, n_jobs=1)
+    if batch_size is None:
+        kwargs["optimizer"] = "lbfgs"  # "auto" runs Newton's method on dense rows only
     a = LogisticRegression(**kwargs).fit(X, y)
     b = LogisticRegression(**kwargs).fit(sp.csr_matrix(X), y)
     np.testing.assert_allclose(b.coef_, a.coef_, rtol=1e-10, atol=1e-12)

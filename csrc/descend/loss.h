@@ -138,6 +138,23 @@ static inline double descend_loss(int kind, double z, double y, double eps, doub
 #undef DESCEND_LOSS_CASE
 }
 
+/* d^2 loss / dz^2 of the single-output losses that are twice
+ * differentiable everywhere, for Newton's method and the curvature
+ * certificate (_newton.py); NAN for the others.  Both satisfy
+ * |loss'''| <= c loss'' with c = 1 (log loss: self-concordant) and c = 0
+ * (squared loss). */
+static inline double descend_loss_curvature(int kind, double z)
+{
+    double e;
+    switch (kind) {
+    case DESCEND_LOSS_SQUARED: return 1.0;
+    case DESCEND_LOSS_LOG:
+        e = exp(-fabs(z));
+        return e / ((1.0 + e) * (1.0 + e));
+    default: return NAN;
+    }
+}
+
 /* Multinomial cross-entropy of K logits z (overwritten with the derivative
  * softmax(z) - onehot(y)).  The maximum is subtracted before exp. */
 static inline double descend_multinomial_loss(double *z, int k, int y)

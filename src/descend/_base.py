@@ -66,7 +66,7 @@ class GradientDescentEstimator(BaseEstimator):
 
     def _check_methods(self, name):
         """Checks of the full-batch methods' parameters."""
-        if self.optimizer in ("lbfgs", "agd") and self.batch_size is not None:
+        if self.optimizer in ("lbfgs", "agd", "newton") and self.batch_size is not None:
             raise ValueError(
                 f"optimizer={self.optimizer!r} of {name} works on exact full passes and "
                 f"needs batch_size=None; got batch_size={self.batch_size!r}. Use a "
@@ -151,6 +151,7 @@ class GradientDescentEstimator(BaseEstimator):
             n_threads=resolve_n_threads(self.n_jobs), n_jobs_given=self.n_jobs is not None,
             verbose=int(self.verbose), stopping=self.stopping,
             certify_every=int(certify_every), warn_uncertified=True,
+            newton_auto=self.optimizer == "auto" and optimizer == "lbfgs",
         )
 
     def _initial_coefficients(self, n_outputs, n_features, coef_init, intercept_init):

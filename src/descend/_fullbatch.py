@@ -378,15 +378,16 @@ def converged(obj, point, start_grad, tol):
     return point.grad_norm_z <= tol * tol * start_grad
 
 
-def minimize(obj, point, method, max_iter, on_iteration, eta0=None):
-    """Iterations of ``method`` from the evaluated ``point`` until
-    ``on_iteration(point, step, passes, seconds)`` returns a stop reason,
-    ``max_iter`` iterations ran, or no decrease is possible at working
-    precision; returns (point, reason): the reason returned, "max_iter" or
-    "precision"."""
+def minimize(obj, point, method, max_iter, on_iteration, eta0=None, steps=None):
+    """Iterations of ``method`` (or of the iterator ``steps``) from the
+    evaluated ``point`` until ``on_iteration(point, step, passes, seconds)``
+    returns a stop reason, ``max_iter`` iterations ran, or no decrease is
+    possible at working precision; returns (point, reason): the reason
+    returned, "max_iter" or "precision"."""
     t0 = time.perf_counter()
-    steps = (line_search_steps(obj, point, eta0) if method == "line_search"
-             else STEPPERS[method](obj, point))
+    if steps is None:
+        steps = (line_search_steps(obj, point, eta0) if method == "line_search"
+                 else STEPPERS[method](obj, point))
     for _ in range(max_iter):
         try:
             point, step, passes = next(steps)

@@ -207,11 +207,17 @@ def _quiet_fp():
     return np.errstate(over="ignore", invalid="ignore")
 
 
+#: entries below which check_squares sums in one thread
+SMALL_SQUARES = 1 << 20
+
+
 def check_squares(name, values, verb, why, fix):
     """The sum of the squares of float64 ``values`` (one pass, no copy);
     a ValueError naming ``name`` when it exceeds MAX_SQUARED_SUM."""
     with _quiet_fp():
-        squared = float(np.dot(values, values))
+        # small arrays in NumPy's own loop: a BLAS dot may wake its threads
+        squared = float(np.dot(values, values) if values.size > SMALL_SQUARES
+                        else np.einsum("i,i->", values, values))
     if not squared <= MAX_SQUARED_SUM:
         raise ValueError(
             f"{name} is too large in magnitude to {verb}: its entries reach "

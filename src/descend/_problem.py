@@ -120,6 +120,9 @@ class Settings:
     #: a stop by the no-improvement rule is worth a warning (descend's own
     #: estimators; scikit-learn's SGD contract makes it a normal stop)
     warn_uncertified: bool = False
+    #: optimizer="auto" chose lbfgs for full batches: Newton's method
+    #: replaces it where it applies and pays (_newton.preferred)
+    newton_auto: bool = False
 
 
 @dataclass

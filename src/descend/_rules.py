@@ -33,6 +33,10 @@ class Loss:
     #: predict_proba is available
     proba: bool
     doc: str
+    #: c with |loss'''| <= c loss'' everywhere (loss'' is loss.h's
+    #: descend_loss_curvature): Newton's method and the curvature
+    #: certificate apply (_newton.py); None: no second derivative
+    concordance: float | None = None
 
     @property
     def code(self) -> int:
@@ -80,9 +84,9 @@ def _table(*rows):
 
 LOSSES = _table(
     Loss("squared_error", "squared", 1.0, True, False,
-         "(z - y)^2 / 2 (least squares)"),
+         "(z - y)^2 / 2 (least squares)", concordance=0.0),
     Loss("log_loss", "log", 0.25, False, True,
-         "log(1 + exp(-y z)) (logistic regression)"),
+         "log(1 + exp(-y z)) (logistic regression)", concordance=1.0),
     Loss("multinomial", "multinomial", 0.5, False, True,
          "cross-entropy of the softmax of K margins (Bohning's curvature bound 1/2)"),
     Loss("hinge", "hinge", 1.0, False, False, "max(0, 1 - y z) (a linear SVM)"),
@@ -101,11 +105,17 @@ LOSSES = _table(
 OPTIMIZERS = _table(
     Optimizer("auto", None, None, False,
               "when no step size is asked for (eta0 and learning_rate at their "
-              "defaults): lbfgs for batch_size=None, saga for batch_size=1 where it "
+              "defaults): for batch_size=None newton where it applies and its Hessian "
+              "is cheap beside a pass, else lbfgs; saga for batch_size=1 where it "
               "applies; else sgd"),
     Optimizer("lbfgs", None, None, False,
               "L-BFGS (OWL-QN with an L1 penalty) over exact full passes, in "
               "standardised coordinates, with a backtracking line search (batch_size=None)"),
+    Optimizer("newton", None, None, False,
+              "Newton's method with a Hessian from a subset of rows and a backtracking "
+              "line search over exact full passes; certifies with the curvature bound "
+              "(batch_size=None; dense X, log or squared loss, L2 or no penalty, at most "
+              "256 coefficients)"),
     Optimizer("agd", None, None, False,
               "accelerated proximal gradient with backtracking and adaptive restart "
               "(batch_size=None)"),

@@ -26,7 +26,7 @@ import warnings
 import numpy as np
 import scipy.sparse as sp
 
-from . import _fullbatch, _interrupt
+from . import _fullbatch, _interrupt, _newton
 from ._engine import _codes, kernels
 from ._fitstate import FitState, rows_of, threads_for
 from ._problem import (  # noqa: F401  (re-exported: the estimators' vocabulary)
@@ -51,7 +51,9 @@ MAX_BLOCK = 10000
 # to check that it equals the general path.
 FUSED_PATHS = True
 #: optimizers that choose their own steps over full passes (_fullbatch.py)
-FULL_BATCH_METHODS = ("lbfgs", "agd")
+FULL_BATCH_METHODS = ("lbfgs", "agd", "newton")
+#: those of them that work in preconditioned coordinates
+PRECONDITIONED = ("lbfgs", "agd")
 
 
 def kernel_config(problem, settings, rows, val_rows, sw_sum, eta0, n_chunks, full_batch):
@@ -133,7 +135,7 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
         fit = FitState(X, sw, settings, coef, intercept, rows, zero_model_objective(problem))
     fit.stop = stop if stop is not None else _interrupt.new_flag()
     full_batch = settings.batch_size is None or settings.batch_size >= len(rows)
-    method = _full_batch_method(settings, full_batch)
+    method = _full_batch_method(settings, full_batch, problem, len(rows))
     if method in FULL_BATCH_METHODS:
         fit.eta0 = 1.0  # the unit step the line search starts from
     elif fit.eta0 is None:
@@ -202,9 +204,21 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
     return result, fit
 
 
-def _full_batch_method(settings, full_batch):
-    """The Python-driven full-batch method of these settings, if any."""
+def _full_batch_method(settings, full_batch, problem=None, n_rows=None):
+    """The Python-driven full-batch method of these settings, if any
+    (optimizer="auto": Newton where it applies and pays, else L-BFGS;
+    without a ``problem``, the method before that choice)."""
     if full_batch and settings.optimizer in FULL_BATCH_METHODS:
+        if problem is None:
+            return settings.optimizer
+        if settings.optimizer == "newton":
+            why = _newton.obstacle(problem.X, problem.loss, problem.n_outputs, settings)
+            if why is not None:
+                raise ValueError(f"optimizer='newton' cannot fit this problem: {why}. "
+                                 f"Use optimizer='lbfgs' (or 'auto').")
+        if settings.optimizer == "lbfgs" and settings.newton_auto and _newton.preferred(
+                problem.X, n_rows, problem.loss, problem.n_outputs, settings):
+            return "newton"
         return settings.optimizer
     if settings.learning_rate == "line_search":
         return "line_search"
@@ -372,7 +386,7 @@ def _run_full_batch(problem, settings, fit, rows, val_rows, cfg, method, max_epo
     certified.  Returns (status, stop reason, certified)."""
     subset = None if len(rows) == problem.X.shape[0] else rows
     obj = _fullbatch.Objective.for_problem(problem, settings, fit, subset,
-                                           precondition=method in FULL_BATCH_METHODS)
+                                           precondition=method in PRECONDITIONED)
     gap_rule = settings.stopping == "gap" and settings.tol is not None
     state = {"certified": False, "diverged": False}
 
@@ -412,8 +426,11 @@ def _run_full_batch(problem, settings, fit, rows, val_rows, cfg, method, max_epo
     start = first.grad_norm_z
     if gap_rule and _fullbatch.converged(obj, first, start, settings.tol):
         return Status.CONVERGED, "tol", True
+    steps = (_newton.newton_steps(obj, first, _newton.Curvature(obj, problem, subset,
+                                                                  settings.n_threads))
+             if method == "newton" else None)
     point, reason = _fullbatch.minimize(obj, first, method, max_epochs, on_iteration,
-                                        eta0=fit.eta0)
+                                        eta0=fit.eta0, steps=steps)
     if state["diverged"]:
         return Status.DIVERGED, "diverged", False
     if reason == "interrupted":

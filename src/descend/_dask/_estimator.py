@@ -375,6 +375,10 @@ def _exact_method(settings):
     asked for, lbfgs or agd when asked for, else lbfgs."""
     if settings.learning_rate == "line_search":
         return "line_search"
+    if settings.optimizer == "newton":
+        raise ValueError(
+            "optimizer='newton' reads rows of its Hessian from X in memory; "
+            "mode='exact' on Dask collections runs 'lbfgs' (the default) or 'agd'.")
     return settings.optimizer if settings.optimizer in ("lbfgs", "agd") else "lbfgs"
 
 

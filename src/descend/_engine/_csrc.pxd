@@ -36,6 +36,7 @@ cdef extern from "descend/loss.h" nogil:
     double descend_loss(int kind, double z, double y, double eps, double *dloss)
     double descend_log_loss_split(double z, double y, double *dloss, double *one_plus_e)
     double descend_multinomial_loss(double *z, int k, int y)
+    double descend_loss_curvature(int kind, double z)
     int DESCEND_LOG_BLOCK
     double DESCEND_MAX_DLOSS
 

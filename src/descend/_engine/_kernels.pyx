@@ -72,6 +72,7 @@ from ._codes cimport *
 from ._rows cimport *
 from ._update cimport *
 from ._stopping cimport *
+
 from ._steps cimport *
 
 cdef enum:
@@ -81,6 +82,7 @@ cdef enum:
     MODE_SGD = 2
     MODE_BATCH = 3
     MODE_SAGA = 4
+    GRAM_GROUP = 4  # rows curvature_gram adds at a time (unrolled below)
 
 
 cdef double _epoch_updates(const Config *cfg, Lazy *lz, double *lzrows,
@@ -392,6 +394,246 @@ def loss_values(int loss, double epsilon, const double[::1] z,
     with nogil:
         for i in range(z.shape[0]):
             out[i] = descend_loss(loss, z[i], y[i], epsilon, &d)
+
+
+def loss_curvatures(int loss, const double[::1] z, const double[::1] sw,
+                    double[::1] out):
+    """out[i] = sw[i] * loss''(z[i]) (loss.h's descend_loss_curvature; NaN
+    for a loss without a second derivative)."""
+    cdef Py_ssize_t i
+    with nogil:
+        for i in range(z.shape[0]):
+            out[i] = sw[i] * descend_loss_curvature(loss, z[i])
+
+
+cdef inline void _design_row(const floating *x, Py_ssize_t p, const double *mu,
+                             const double *inv_sigma, bint intercept,
+                             double *out) noexcept nogil:
+    """A row of the design in z-coordinates: [(x - mu) * inv_sigma, 1]."""
+    cdef Py_ssize_t j
+    for j in range(p):
+        out[j] = (x[j] - mu[j]) * inv_sigma[j]
+    if intercept:
+        out[p] = 1.0
+
+
+cdef inline Py_ssize_t _group_row(const floating *X, Py_ssize_t p, const int64_t *index,
+                                  Py_ssize_t stride, Py_ssize_t r, Py_ssize_t end,
+                                  const double *mu, const double *inv_sigma, bint intercept,
+                                  Py_ssize_t d, double *out) noexcept nogil:
+    """Row r of the rows R (index[r], or r * stride without an index) as a
+    design row into ``out``, returning its row of X; zeros and -1 from
+    r >= end (a group's unused places)."""
+    cdef Py_ssize_t i, j
+    if r >= end:
+        for j in range(d):
+            out[j] = 0.0
+        return -1
+    i = r * stride if index == NULL else index[r]
+    _design_row(X + i * p, p, mu, inv_sigma, intercept, out)
+    return i
+
+
+def curvature_gram(const floating[:, ::1] X, const int64_t[::1] rows, Py_ssize_t n,
+                   Py_ssize_t stride, const floating[::1] sw, const double[::1] mu,
+                   const double[::1] inv_sigma, bint intercept, const double[::1] z,
+                   int loss, double[:, ::1] out, double[:, ::1] work, int n_threads):
+    """out = sum_r sw[i] loss''(x_i . z) x_i x_i^T over the n rows i =
+    rows[r] (or i = r * stride when ``rows`` is empty), with x_i = [(X[i] -
+    mu) * inv_sigma, 1 when intercept] (d = p + intercept): the Hessian's
+    lower bound of _newton.py, read from X without a copy.  Each of work.shape[0] chunks of rows (a fixed number:
+    the sums do not depend on n_threads) adds GRAM_GROUP rows at a time
+    into its upper triangle; the chunks are added in order.  ``work`` is
+    (chunks, d * d + GRAM_GROUP * (d + 1)) doubles of scratch."""
+    cdef Py_ssize_t p = X.shape[1], d = p + (1 if intercept else 0)
+    cdef Py_ssize_t n_chunks = work.shape[0]
+    cdef Py_ssize_t c, r, g, j, k, cs, ce, i
+    cdef const int64_t *index = &rows[0] if rows.shape[0] else NULL
+    cdef double *acc
+    cdef double *buf
+    cdef double *wgt
+    cdef double a0, a1, a2, a3
+    cdef const double *x0
+    cdef const double *x1
+    cdef const double *x2
+    cdef const double *x3
+    with nogil:
+        for c in prange(n_chunks, schedule='dynamic',
+                        num_threads=_team(n_threads, n_chunks)):
+            acc = &work[c, 0]
+            buf = acc + d * d
+            wgt = buf + GRAM_GROUP * d
+            for j in range(d * d):
+                acc[j] = 0.0
+            cs = (n * c) // n_chunks
+            ce = (n * (c + 1)) // n_chunks
+            r = cs
+            while r < ce:
+                for g in range(GRAM_GROUP):
+                    i = _group_row(&X[0, 0], p, index, stride, r + g, ce, &mu[0],
+                                   &inv_sigma[0], intercept, d, buf + g * d)
+                    wgt[g] = 0.0 if i < 0 else sw[i] * descend_loss_curvature(
+                        loss, descend_dot_f64(buf + g * d, &z[0], d))
+                x0 = buf
+                x1 = buf + d
+                x2 = buf + 2 * d
+                x3 = buf + 3 * d
+                for j in range(d):
+                    a0 = wgt[0] * x0[j]
+                    a1 = wgt[1] * x1[j]
+                    a2 = wgt[2] * x2[j]
+                    a3 = wgt[3] * x3[j]
+                    for k in range(j, d):
+                        acc[j * d + k] += a0 * x0[k] + a1 * x1[k] + a2 * x2[k] + a3 * x3[k]
+                r = r + GRAM_GROUP
+        for j in range(d):
+            for k in range(j, d):
+                out[j, k] = 0.0
+        for c in range(n_chunks):
+            for j in range(d):
+                for k in range(j, d):
+                    out[j, k] += work[c, j * d + k]
+        for j in range(d):
+            for k in range(j):
+                out[j, k] = out[k, j]
+
+
+def max_row_quadratic(const floating[:, ::1] X, const int64_t[::1] rows, Py_ssize_t n,
+                      Py_ssize_t stride, const double[::1] mu, const double[::1] inv_sigma, bint intercept,
+                      const double[:, ::1] upper, double[:, ::1] work, int n_threads):
+    """max over r of |x_r @ upper|^2 (x_r as in curvature_gram, ``upper`` a
+    d x d upper-triangular matrix, or 1 x d: a diagonal): with upper =
+    L^-T for M = L L', the largest |x_r|^2 in M^-1.  GRAM_GROUP rows at a
+    time, the products accumulated along upper's (contiguous) rows.
+    ``work`` is (chunks, 2 GRAM_GROUP d + 1) doubles."""
+    cdef Py_ssize_t p = X.shape[1], d = p + (1 if intercept else 0)
+    cdef Py_ssize_t n_chunks = work.shape[0]
+    cdef Py_ssize_t c, r, g, j, k, cs, ce, i
+    cdef const int64_t *index = &rows[0] if rows.shape[0] else NULL
+    cdef bint diagonal = upper.shape[0] == 1
+    cdef double *buf
+    cdef double *v
+    cdef const double *u
+    cdef double s, best, b0, b1, b2, b3
+    cdef double result = 0.0
+    with nogil:
+        for c in prange(n_chunks, schedule='dynamic',
+                        num_threads=_team(n_threads, n_chunks)):
+            buf = &work[c, 0]
+            v = buf + GRAM_GROUP * d
+            best = 0.0
+            cs = (n * c) // n_chunks
+            ce = (n * (c + 1)) // n_chunks
+            r = cs
+            while r < ce:
+                for g in range(GRAM_GROUP):
+                    _group_row(&X[0, 0], p, index, stride, r + g, ce, &mu[0], &inv_sigma[0],
+                               intercept, d, buf + g * d)
+                if diagonal:
+                    u = &upper[0, 0]
+                    for g in range(GRAM_GROUP):
+                        for j in range(d):
+                            v[g * d + j] = buf[g * d + j] * u[j]
+                else:
+                    for j in range(GRAM_GROUP * d):
+                        v[j] = 0.0
+                    for k in range(d):
+                        u = &upper[k, 0]
+                        b0 = buf[k]
+                        b1 = buf[d + k]
+                        b2 = buf[2 * d + k]
+                        b3 = buf[3 * d + k]
+                        for j in range(k, d):
+                            v[j] += b0 * u[j]
+                            v[d + j] += b1 * u[j]
+                            v[2 * d + j] += b2 * u[j]
+                            v[3 * d + j] += b3 * u[j]
+                for g in range(GRAM_GROUP):
+                    s = 0.0
+                    for j in range(d):
+                        s = s + v[g * d + j] * v[g * d + j]
+                    if s > best:
+                        best = s
+                r = r + GRAM_GROUP
+            work[c, 2 * GRAM_GROUP * d] = best
+        for c in range(n_chunks):
+            if work[c, 2 * GRAM_GROUP * d] > result:
+                result = work[c, 2 * GRAM_GROUP * d]
+    return result
+
+
+def max_abs_margin(const floating[:, ::1] X, const int64_t[::1] rows, Py_ssize_t n,
+                   Py_ssize_t stride, const double[::1] mu, const double[::1] inv_sigma, bint intercept,
+                   const double[::1] v, double[:, ::1] work, int n_threads):
+    """max over r of |x_r . v| (x_r as in curvature_gram).  ``work`` is
+    (chunks, d + 1) doubles."""
+    cdef Py_ssize_t p = X.shape[1], d = p + (1 if intercept else 0)
+    cdef Py_ssize_t n_chunks = work.shape[0]
+    cdef Py_ssize_t c, r, cs, ce, i
+    cdef const int64_t *index = &rows[0] if rows.shape[0] else NULL
+    cdef double *buf
+    cdef double s, best
+    cdef double result = 0.0
+    with nogil:
+        for c in prange(n_chunks, schedule='dynamic',
+                        num_threads=_team(n_threads, n_chunks)):
+            buf = &work[c, 0]
+            best = 0.0
+            cs = (n * c) // n_chunks
+            ce = (n * (c + 1)) // n_chunks
+            for r in range(cs, ce):
+                _group_row(&X[0, 0], p, index, stride, r, ce, &mu[0], &inv_sigma[0],
+                           intercept, d, buf)
+                s = fabs(descend_dot_f64(buf, &v[0], d))
+                if not s <= best:  # NaN wins
+                    best = s
+            buf[d] = best
+        for c in range(n_chunks):
+            if not work[c, d] <= result:
+                result = work[c, d]
+    return result
+
+
+def cholesky(const double[:, ::1] M, double[:, ::1] L):
+    """The lower Cholesky factor of a small symmetric positive-definite M
+    into L (single-threaded: no BLAS, whose spinning threads would slow the
+    next pass); False when M is not positive definite (or not finite)."""
+    cdef Py_ssize_t d = M.shape[0], i, j
+    cdef double s
+    cdef bint ok = True
+    with nogil:
+        for i in range(d):
+            for j in range(i + 1):
+                s = M[i, j] - descend_dot_f64(&L[i, 0], &L[j, 0], j)
+                if i == j:
+                    if not s > 0.0:  # also NaN
+                        ok = False
+                        break
+                    L[i, i] = sqrt(s)
+                else:
+                    L[i, j] = s / L[j, j]
+            if not ok:
+                break
+            for j in range(i + 1, d):
+                L[i, j] = 0.0
+    return ok
+
+
+def cholesky_solve(const double[:, ::1] L, const double[::1] b, double[::1] x,
+                   bint forward_only):
+    """x = (L L')^-1 b, or L^-1 b when ``forward_only``, for the lower
+    factor L of ``cholesky``."""
+    cdef Py_ssize_t d = L.shape[0], i, j
+    cdef double s
+    with nogil:
+        for i in range(d):
+            x[i] = (b[i] - descend_dot_f64(&L[i, 0], &x[0], i)) / L[i, i]
+        if not forward_only:
+            for i in range(d - 1, -1, -1):
+                s = x[i]
+                for j in range(i + 1, d):
+                    s = s - L[j, i] * x[j]
+                x[i] = s / L[i, i]
 
 
 def column_moments(const floating[:, ::1] X, const floating[::1] sw,
