@@ -121,12 +121,21 @@ def methods(problem):
     from sklearn.linear_model import SGDClassifier as SkSGD
 
     a = problem.alpha
-    out = [("descend lbfgs, tol=1e-3", "descend", lambda: descend.LogisticRegression(
+    # what optimizer="auto" runs here: Newton's method on dense binary
+    # problems (L2 penalty, <= 256 coefficients), L-BFGS otherwise
+    dense_binary = not sp.issparse(problem.X) and not problem.multinomial
+    auto = "newton" if dense_binary else "lbfgs"
+    out = [(f"descend {auto}, tol=1e-3", "descend", lambda: descend.LogisticRegression(
                alpha=a, tol=1e-3)),
-           ("descend lbfgs, default (tol=1e-6)", "descend", lambda: descend.LogisticRegression(
-               alpha=a)),
-           ("descend saga (batch_size=1), default (tol=1e-3)", "descend stochastic",
-            lambda: descend.LogisticRegression(alpha=a, batch_size=1, random_state=0))]
+           (f"descend {auto}, default (tol=1e-6)", "descend",
+            lambda: descend.LogisticRegression(alpha=a))]
+    if dense_binary:  # L-BFGS, which auto runs elsewhere, for comparison
+        out += [("descend lbfgs, tol=1e-3", "descend lbfgs", lambda: descend.LogisticRegression(
+                    alpha=a, tol=1e-3, optimizer="lbfgs")),
+                ("descend lbfgs, tol=1e-6", "descend lbfgs", lambda: descend.LogisticRegression(
+                    alpha=a, optimizer="lbfgs"))]
+    out.append(("descend saga (batch_size=1), default (tol=1e-3)", "descend stochastic",
+                lambda: descend.LogisticRegression(alpha=a, batch_size=1, random_state=0)))
     for tol in (1e-4, 1e-6, 1e-8):
         label = "default (tol=1e-4)" if tol == 1e-4 else f"tol={tol:g}"
         out.append((f"sklearn lbfgs, {label}", "sklearn lbfgs",
