@@ -273,3 +273,28 @@ def test_loss_curvature_is_the_second_derivative(loss):
     kernels.loss_curvatures(code, z + h, np.ones_like(z), up)
     kernels.loss_curvatures(code, z - h, np.ones_like(z), down)
     assert np.all(np.abs(np.log(up) - np.log(down)) / (2 * h) <= c + 1e-6)
+
+
+# --------------------------------------------------------------------------
+# one read checks X's finiteness and sums its squares (validation)
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sum_of_squares_is_exact_and_not_finite_on_any_bad_entry(dtype):
+    values = np.random.default_rng(0).standard_normal(100_003).astype(dtype)
+    for threads in (1, 2):
+        total = kernels.sum_of_squares(values, np.empty(7), threads)
+        assert total == pytest.approx(float(values.astype(np.float64) @ values), rel=1e-12)
+    for bad in (np.nan, np.inf, -np.inf):
+        spoiled = values.copy()
+        spoiled[77_777] = bad
+        assert not np.isfinite(kernels.sum_of_squares(spoiled, np.empty(7), 2))
+    assert kernels.sum_of_squares(values[:0], np.empty(1), 1) == 0.0
+
+
+@pytest.mark.parametrize("bad", [np.nan, np.inf])
+def test_a_bad_entry_of_x_is_named_by_the_fused_check(bad):
+    X, y = problem(9, 300, 4)
+    X[123, 2] = bad
+    with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
+        descend.LogisticRegression().fit(X, y)

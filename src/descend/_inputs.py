@@ -138,16 +138,19 @@ def validate_X_y(estimator, X, y, *, reset, dtype=FLOAT_DTYPES, y_numeric=False,
         check_sparse_structure(X)
     try:
         with _quiet_fp():
+            # X's finiteness is checked below, in the same read as its squares
             X, y = validate_data(estimator, X, y, dtype=dtype, order="C",
                                  accept_sparse="csr", y_numeric=y_numeric,
-                                 multi_output=multi_output, reset=reset)
+                                 multi_output=multi_output, reset=reset,
+                                 ensure_all_finite=False)
+            squared = _finite_squares(estimator, X)
     except (TypeError, ValueError) as exc:
         raise _name_the_culprit(exc, estimator, X, y, dtype, y_numeric) from None
     if y_numeric:
         y = _numeric_target(y, X.dtype)
     if reset and (getattr(estimator, "eta0", None) == "auto"
                   or getattr(estimator, "scale_features", False)):
-        _check_magnitude(X)
+        _check_magnitude(X, squared)
     return _without_explicit_zeros(_without_duplicates(_kernel_ready(X))), y
 
 
@@ -209,15 +212,19 @@ def _quiet_fp():
 
 #: entries below which check_squares sums in one thread
 SMALL_SQUARES = 1 << 20
+#: entries per chunk of the finiteness-and-squares read of X
+SQUARES_CHUNK = 1 << 16
 
 
-def check_squares(name, values, verb, why, fix):
-    """The sum of the squares of float64 ``values`` (one pass, no copy);
-    a ValueError naming ``name`` when it exceeds MAX_SQUARED_SUM."""
-    with _quiet_fp():
-        # small arrays in NumPy's own loop: a BLAS dot may wake its threads
-        squared = float(np.dot(values, values) if values.size > SMALL_SQUARES
-                        else np.einsum("i,i->", values, values))
+def check_squares(name, values, verb, why, fix, squared=None):
+    """The sum of the squares of float64 ``values`` (one pass, no copy;
+    or ``squared``, already summed); a ValueError naming ``name`` when it
+    exceeds MAX_SQUARED_SUM."""
+    if squared is None:
+        with _quiet_fp():
+            # small arrays in NumPy's own loop: a BLAS dot may wake its threads
+            squared = float(np.dot(values, values) if values.size > SMALL_SQUARES
+                            else np.einsum("i,i->", values, values))
     if not squared <= MAX_SQUARED_SUM:
         raise ValueError(
             f"{name} is too large in magnitude to {verb}: its entries reach "
@@ -248,7 +255,27 @@ def _numeric_target(y, dtype):
     return y
 
 
-def _check_magnitude(X):
+def _finite_squares(estimator, X):
+    """The sum of X's squared entries in float64, from one parallel read
+    (kernels.sum_of_squares) that also checks that X is finite: when the
+    sum is not, scikit-learn's own check names the NaN or infinity (and
+    passes X whose squares alone overflow)."""
+    from sklearn.utils.validation import _assert_all_finite
+
+    from ._engine import kernels
+    from ._fitstate import MAX_CHUNKS, threads_for
+    from ._validation import resolve_n_threads
+
+    values = np.ascontiguousarray(X.data if sp.issparse(X) else X.reshape(-1))
+    chunks = int(min(MAX_CHUNKS, max(1, values.size // SQUARES_CHUNK)))
+    squared = kernels.sum_of_squares(values, np.empty(chunks), threads_for(
+        resolve_n_threads(getattr(estimator, "n_jobs", None)), values.size))
+    if not np.isfinite(squared):
+        _assert_all_finite(values, input_name="X", estimator_name=type(estimator).__name__)
+    return squared
+
+
+def _check_magnitude(X, squared):
     """float64 X whose squared entries sum past MAX_SQUARED_SUM cannot be
     trained: its curvature (the step size's scale) overflows; nor X, not all
     zero, whose squared entries sum below MIN_SQUARED_SUM: its curvature
@@ -259,7 +286,8 @@ def _check_magnitude(X):
     values = X.data if sp.issparse(X) else X.reshape(-1)
     squared = check_squares("X", values, "train on",
                             "the step size is 1/(curvature ~ sum of squares)",
-                            "Rescale X, e.g. with sklearn.preprocessing.StandardScaler.")
+                            "Rescale X, e.g. with sklearn.preprocessing.StandardScaler.",
+                            squared=squared)
     if squared < MIN_SQUARED_SUM and np.any(values):
         raise ValueError(
             f"X is too small in magnitude to train on: its entries reach only "

@@ -16,7 +16,7 @@ Newton's method.  The direction solves (P + (S / S_R) A(z)) d = -g, the
 loss's Hessian estimated from the rows R (S_R their weight); a
 backtracking line search (Armijo) on the exact objective of a full pass
 makes every step a decrease.  An iteration is one pass plus the Hessian of
-|R| ~ 4 n / d rows (about half a pass of BLAS work); convergence is
+|R| ~ 2 n / d rows (about half a pass of work); convergence is
 linear with a small rate once close (quadratic with R = all rows).
 
 The certificate.  Both losses have |loss'''| <= c loss'' (c = 1: log, c =
@@ -52,10 +52,10 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
-from ._certificate import Certificate
+from ._certificate import Certificate, pass_sums
 from ._engine import kernels
 from ._fitstate import MAX_CHUNKS, threads_for
-from ._fullbatch import ARMIJO, MAX_BACKTRACKS, NEAR_BACKTRACKS, ROUNDING, Stop
+from ._fullbatch import ARMIJO, MAX_BACKTRACKS, NEAR_BACKTRACKS, ROUNDING, Objective, Stop
 from ._rules import loss_by_code
 
 #: the most coefficients (features + intercept) Newton's method solves for
@@ -67,10 +67,11 @@ WHOLE_HESSIAN_WORK = 2_000_000
 #: slowly after idle time, and a small Hessian is faster on one thread
 GRAM_WORK_SHARE = 16
 #: rows of the sub-sampled Hessian: HESSIAN_SHARE * n / d, at least
-#: MIN_ROWS_PER_COEFFICIENT * d (its BLAS work is then about half a pass)
-HESSIAN_SHARE, MIN_ROWS_PER_COEFFICIENT = 4, 16
-#: "auto" prefers Newton while the Hessian costs at most this many passes'
-#: worth of multiply-adds per row of data (BLAS runs ~8x a pass's rate)
+#: MIN_ROWS_PER_COEFFICIENT * d (its work is then about half a pass)
+HESSIAN_SHARE, MIN_ROWS_PER_COEFFICIENT = 2, 16
+#: "auto" prefers Newton while the Hessian's multiply-adds per row of data,
+#: |R| d / n, stay below this (its kernel, in cache, runs ~8x as many
+#: multiply-adds a second as a pass, which waits on memory)
 AUTO_HESSIAN_PER_ROW = 8
 #: the largest change of a row's margin (times c) over which a computed
 #: Hessian is reused (its curvature then falls by at most e^-0.1)
@@ -167,8 +168,8 @@ class Curvature:
         self.tol = obj.settings.tol
         n_chunks = int(min(MAX_CHUNKS, max(1, self.n // GRAM_CHUNK_ROWS)))
         self.threads = threads_for(n_threads, self.n * d * d // GRAM_WORK_SHARE)
-        self._work = np.empty((n_chunks, d * d + 4 * (d + 1)))
-        self._norm_work = np.empty((n_chunks, 8 * d + 1))
+        self._work = np.empty((n_chunks, d * d + kernels.GRAM_ROWS * (d + 1)))
+        self._norm_work = np.empty((n_chunks, 2 * kernels.QUAD_ROWS * d + 1))
         self._A = self._anchor = None
 
     def _z(self, z):
@@ -187,8 +188,12 @@ class Curvature:
         if self._A is not None:
             if self.c == 0:
                 return self._A, self._A
-            delta = self.c * kernels.max_abs_margin(*self._rows_args(), zd - self._anchor,
-                                                    self._norm_work, self.threads)
+            v = zd - self._anchor
+            u = self.inv_sigma * v[:self.p]
+            shift = (v[self.p] if self.intercept else 0.0) - float(self.mu @ u)
+            delta = self.c * kernels.max_abs_margin(self.X, self.rows, self.n, self.stride, u,
+                                                    shift, self._norm_work[:, 0].copy(),
+                                                    self.threads)
             if delta <= STALE_LIMIT:
                 return self._A, np.exp(-delta) * self._A
         A = np.empty((self.d, self.d))
@@ -203,6 +208,12 @@ class Curvature:
         """max over the rows of |x_r @ upper|^2 (upper: d x d, or 1 x d)."""
         return ROUNDING_MARGIN * kernels.max_row_quadratic(
             *self._rows_args(), np.ascontiguousarray(upper), self._norm_work, self.threads)
+
+    def row_index(self):
+        """The rows R as an index array."""
+        if self.stride:
+            return np.arange(0, self.n * self.stride, self.stride, dtype=np.int64)
+        return self.rows
 
     def _rows_args(self):
         """The kernels' description of the rows R: X, an index (or none),
@@ -322,16 +333,44 @@ def _solve(H, g):
     return s * s * g  # Jacobi alone
 
 
-def newton_steps(obj, point, curvature):
+def estimate(obj, problem, curvature, objective, settings):
+    """The start z = 0 without a pass over the data: ``objective`` (the
+    zero model's, exact) and the gradient over the Hessian's rows alone."""
+    rows = curvature.row_index()
+    sw = problem.sample_weight
+    sub = Objective(obj.settings, obj.k, obj.p, float(sw[rows].sum(dtype=np.float64)),
+                    obj.std, lambda W, b: pass_sums(problem.X, problem.y, sw, W, b,
+                                                    problem.loss, problem.epsilon,
+                                                    settings.n_threads, rows)[0])
+    z0 = np.zeros(obj.k * obj.p + obj.k)
+    point = sub.evaluate(z0)
+    return replace(point, smooth=objective, objective=objective, certificate=Certificate(
+        objective=objective, dual=-np.inf, gap=np.inf, relative=np.inf))
+
+
+def newton_steps(obj, point, curvature, estimated=None):
     """Newton iterations from ``point``, yielding (point, step, passes);
-    raises Stop when the line search finds no decrease."""
+    raises Stop when the line search finds no decrease.
+
+    ``estimated``, for a fit that starts from zero: a function returning the
+    start's point without a pass (its exact objective, the gradient of the
+    Hessian's rows: an unbiased estimate, good enough for a first step from
+    far away).  That first step is taken when it decreases the exact
+    objective at unit length; else the start is evaluated with a pass and
+    the method goes on as usual.  It saves the pass at the start."""
     A, _ = curvature.at(point.z)
+    exact = estimated is None
+    if not exact:
+        point = estimated()
     while True:
         z, g = point.z, point.grad
         with np.errstate(all="ignore"):
             d = curvature.direction(A, g)
         slope = float(g @ d)
         if not (np.all(np.isfinite(d)) and slope < 0):
+            if not exact:
+                point, exact = obj.evaluate(z), True
+                continue
             d = -g  # a gradient step (the Hessian's estimate failed)
             slope = -float(g @ g)
             if not slope < 0:
@@ -339,18 +378,24 @@ def newton_steps(obj, point, curvature):
         F = point.smooth
         noise = ROUNDING * abs(F)
         near = -slope <= noise
-        t, passes = 1.0, 0
-        for _ in range(NEAR_BACKTRACKS if near else MAX_BACKTRACKS):
+        t, passes, accepted = 1.0, 0, False
+        for _ in range((NEAR_BACKTRACKS if near else MAX_BACKTRACKS) if exact else 1):
             trial = obj.evaluate(z + t * d)
             passes += 1
             if np.isfinite(trial.smooth):
                 if not near and trial.smooth <= F + ARMIJO * t * slope:
+                    accepted = True
                     break
                 if near and trial.smooth <= F + noise and float(trial.grad @ d) <= 0:
+                    accepted = True
                     break
             t *= 0.5
-        else:
-            raise Stop
+        if not accepted:
+            if exact:
+                raise Stop
+            point, exact = obj.evaluate(z), True  # the estimated step failed
+            continue
+        exact = True
         if near and trial.grad_norm_z >= point.grad_norm_z:
             raise Stop  # within rounding and no smaller gradient: precision
         A, lower = curvature.at(trial.z)

@@ -420,15 +420,26 @@ def _run_full_batch(problem, settings, fit, rows, val_rows, cfg, method, max_epo
         return None
 
     z0 = obj.from_problem(fit.W, fit.b)
-    first = obj.evaluate(z0)
-    if not first.finite:  # an overflow at the start: no step can be measured
-        return Status.DIVERGED, START_NOT_FINITE, False
-    start = first.grad_norm_z
-    if gap_rule and _fullbatch.converged(obj, first, start, settings.tol):
-        return Status.CONVERGED, "tol", True
-    steps = (_newton.newton_steps(obj, first, _newton.Curvature(obj, problem, subset,
-                                                                  settings.n_threads))
-             if method == "newton" else None)
+    steps = None
+    if method == "newton":
+        curvature = _newton.Curvature(obj, problem, subset, settings.n_threads)
+        if subset is None and settings.l2 > 0 and not np.any(z0):
+            # a start from zero: its objective is the zero model's, and the
+            # first step needs no pass (_newton.newton_steps)
+            start = None  # (the gradient test of fits without a penalty is not used)
+            first = _fullbatch.Point(z=z0, smooth=np.inf, grad=np.zeros_like(z0),
+                                     objective=np.inf, certificate=None, grad_norm=np.inf)
+            steps = _newton.newton_steps(obj, first, curvature, estimated=lambda: (
+                _newton.estimate(obj, problem, curvature, fit.zero_objective, settings)))
+    if steps is None:
+        first = obj.evaluate(z0)
+        if not first.finite:  # an overflow at the start: no step can be measured
+            return Status.DIVERGED, START_NOT_FINITE, False
+        start = first.grad_norm_z
+        if gap_rule and _fullbatch.converged(obj, first, start, settings.tol):
+            return Status.CONVERGED, "tol", True
+        if method == "newton":
+            steps = _newton.newton_steps(obj, first, curvature)
     point, reason = _fullbatch.minimize(obj, first, method, max_epochs, on_iteration,
                                         eta0=fit.eta0, steps=steps)
     if state["diverged"]:

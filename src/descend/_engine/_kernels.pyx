@@ -82,7 +82,8 @@ cdef enum:
     MODE_SGD = 2
     MODE_BATCH = 3
     MODE_SAGA = 4
-    GRAM_GROUP = 4  # rows curvature_gram adds at a time (unrolled below)
+    GRAM_GROUP = 8  # rows curvature_gram adds at a time (unrolled below)
+    QUAD_GROUP = 4  # rows max_row_quadratic reads at a time (unrolled below)
 
 
 cdef double _epoch_updates(const Config *cfg, Lazy *lz, double *lzrows,
@@ -434,6 +435,11 @@ cdef inline Py_ssize_t _group_row(const floating *X, Py_ssize_t p, const int64_t
     return i
 
 
+#: scratch per chunk: curvature_gram d*d + GRAM_ROWS*(d+1), max_row_quadratic
+#: 2*QUAD_ROWS*d + 1 doubles
+GRAM_ROWS, QUAD_ROWS = GRAM_GROUP, QUAD_GROUP
+
+
 def curvature_gram(const floating[:, ::1] X, const int64_t[::1] rows, Py_ssize_t n,
                    Py_ssize_t stride, const floating[::1] sw, const double[::1] mu,
                    const double[::1] inv_sigma, bint intercept, const double[::1] z,
@@ -452,11 +458,15 @@ def curvature_gram(const floating[:, ::1] X, const int64_t[::1] rows, Py_ssize_t
     cdef double *acc
     cdef double *buf
     cdef double *wgt
-    cdef double a0, a1, a2, a3
+    cdef double a0, a1, a2, a3, a4, a5, a6, a7
     cdef const double *x0
     cdef const double *x1
     cdef const double *x2
     cdef const double *x3
+    cdef const double *x4
+    cdef const double *x5
+    cdef const double *x6
+    cdef const double *x7
     with nogil:
         for c in prange(n_chunks, schedule='dynamic',
                         num_threads=_team(n_threads, n_chunks)):
@@ -478,13 +488,23 @@ def curvature_gram(const floating[:, ::1] X, const int64_t[::1] rows, Py_ssize_t
                 x1 = buf + d
                 x2 = buf + 2 * d
                 x3 = buf + 3 * d
+                x4 = buf + 4 * d
+                x5 = buf + 5 * d
+                x6 = buf + 6 * d
+                x7 = buf + 7 * d
                 for j in range(d):
                     a0 = wgt[0] * x0[j]
                     a1 = wgt[1] * x1[j]
                     a2 = wgt[2] * x2[j]
                     a3 = wgt[3] * x3[j]
+                    a4 = wgt[4] * x4[j]
+                    a5 = wgt[5] * x5[j]
+                    a6 = wgt[6] * x6[j]
+                    a7 = wgt[7] * x7[j]
                     for k in range(j, d):
-                        acc[j * d + k] += a0 * x0[k] + a1 * x1[k] + a2 * x2[k] + a3 * x3[k]
+                        acc[j * d + k] += ((a0 * x0[k] + a1 * x1[k]) + (a2 * x2[k] + a3 * x3[k])
+                                           + ((a4 * x4[k] + a5 * x5[k])
+                                              + (a6 * x6[k] + a7 * x7[k])))
                 r = r + GRAM_GROUP
         for j in range(d):
             for k in range(j, d):
@@ -503,9 +523,9 @@ def max_row_quadratic(const floating[:, ::1] X, const int64_t[::1] rows, Py_ssiz
                       const double[:, ::1] upper, double[:, ::1] work, int n_threads):
     """max over r of |x_r @ upper|^2 (x_r as in curvature_gram, ``upper`` a
     d x d upper-triangular matrix, or 1 x d: a diagonal): with upper =
-    L^-T for M = L L', the largest |x_r|^2 in M^-1.  GRAM_GROUP rows at a
+    L^-T for M = L L', the largest |x_r|^2 in M^-1.  QUAD_GROUP rows at a
     time, the products accumulated along upper's (contiguous) rows.
-    ``work`` is (chunks, 2 GRAM_GROUP d + 1) doubles."""
+    ``work`` is (chunks, 2 QUAD_GROUP d + 1) doubles."""
     cdef Py_ssize_t p = X.shape[1], d = p + (1 if intercept else 0)
     cdef Py_ssize_t n_chunks = work.shape[0]
     cdef Py_ssize_t c, r, g, j, k, cs, ce, i
@@ -520,22 +540,22 @@ def max_row_quadratic(const floating[:, ::1] X, const int64_t[::1] rows, Py_ssiz
         for c in prange(n_chunks, schedule='dynamic',
                         num_threads=_team(n_threads, n_chunks)):
             buf = &work[c, 0]
-            v = buf + GRAM_GROUP * d
+            v = buf + QUAD_GROUP * d
             best = 0.0
             cs = (n * c) // n_chunks
             ce = (n * (c + 1)) // n_chunks
             r = cs
             while r < ce:
-                for g in range(GRAM_GROUP):
+                for g in range(QUAD_GROUP):
                     _group_row(&X[0, 0], p, index, stride, r + g, ce, &mu[0], &inv_sigma[0],
                                intercept, d, buf + g * d)
                 if diagonal:
                     u = &upper[0, 0]
-                    for g in range(GRAM_GROUP):
+                    for g in range(QUAD_GROUP):
                         for j in range(d):
                             v[g * d + j] = buf[g * d + j] * u[j]
                 else:
-                    for j in range(GRAM_GROUP * d):
+                    for j in range(QUAD_GROUP * d):
                         v[j] = 0.0
                     for k in range(d):
                         u = &upper[k, 0]
@@ -548,49 +568,50 @@ def max_row_quadratic(const floating[:, ::1] X, const int64_t[::1] rows, Py_ssiz
                             v[d + j] += b1 * u[j]
                             v[2 * d + j] += b2 * u[j]
                             v[3 * d + j] += b3 * u[j]
-                for g in range(GRAM_GROUP):
+                for g in range(QUAD_GROUP):
                     s = 0.0
                     for j in range(d):
                         s = s + v[g * d + j] * v[g * d + j]
                     if s > best:
                         best = s
-                r = r + GRAM_GROUP
-            work[c, 2 * GRAM_GROUP * d] = best
+                r = r + QUAD_GROUP
+            work[c, 2 * QUAD_GROUP * d] = best
         for c in range(n_chunks):
-            if work[c, 2 * GRAM_GROUP * d] > result:
-                result = work[c, 2 * GRAM_GROUP * d]
+            if work[c, 2 * QUAD_GROUP * d] > result:
+                result = work[c, 2 * QUAD_GROUP * d]
     return result
 
 
 def max_abs_margin(const floating[:, ::1] X, const int64_t[::1] rows, Py_ssize_t n,
-                   Py_ssize_t stride, const double[::1] mu, const double[::1] inv_sigma, bint intercept,
-                   const double[::1] v, double[:, ::1] work, int n_threads):
-    """max over r of |x_r . v| (x_r as in curvature_gram).  ``work`` is
-    (chunks, d + 1) doubles."""
-    cdef Py_ssize_t p = X.shape[1], d = p + (1 if intercept else 0)
-    cdef Py_ssize_t n_chunks = work.shape[0]
+                   Py_ssize_t stride, const double[::1] u, double shift,
+                   double[::1] work, int n_threads):
+    """max over the rows i of |X[i] . u + shift| (the rows as in
+    curvature_gram: a design row's margin x_i . v is X[i] . u + shift with
+    u = inv_sigma * v, shift = v_intercept - mu . u).  ``work`` holds one
+    double per chunk."""
+    cdef Py_ssize_t p = X.shape[1], n_chunks = work.shape[0]
     cdef Py_ssize_t c, r, cs, ce, i
     cdef const int64_t *index = &rows[0] if rows.shape[0] else NULL
-    cdef double *buf
     cdef double s, best
     cdef double result = 0.0
     with nogil:
         for c in prange(n_chunks, schedule='dynamic',
                         num_threads=_team(n_threads, n_chunks)):
-            buf = &work[c, 0]
             best = 0.0
             cs = (n * c) // n_chunks
             ce = (n * (c + 1)) // n_chunks
             for r in range(cs, ce):
-                _group_row(&X[0, 0], p, index, stride, r, ce, &mu[0], &inv_sigma[0],
-                           intercept, d, buf)
-                s = fabs(descend_dot_f64(buf, &v[0], d))
+                i = r * stride if index == NULL else index[r]
+                if floating is double:
+                    s = fabs(descend_dot_f64(&X[i, 0], &u[0], p) + shift)
+                else:
+                    s = fabs(descend_dot_f32_f64(&X[i, 0], &u[0], p) + shift)
                 if not s <= best:  # NaN wins
                     best = s
-            buf[d] = best
+            work[c] = best
         for c in range(n_chunks):
-            if not work[c, d] <= result:
-                result = work[c, d]
+            if not work[c] <= result:
+                result = work[c]
     return result
 
 
@@ -634,6 +655,28 @@ def cholesky_solve(const double[:, ::1] L, const double[::1] b, double[::1] x,
                 for j in range(i + 1, d):
                     s = s - L[j, i] * x[j]
                 x[i] = s / L[i, i]
+
+
+def sum_of_squares(const floating[::1] values, double[::1] work, int n_threads):
+    """The sum of values[i]^2 in float64, over work.shape[0] fixed chunks
+    added in order (the result does not depend on n_threads): not finite
+    when an entry is not (or the sum overflows), so one parallel read
+    checks both (_inputs.py)."""
+    cdef Py_ssize_t n = values.shape[0], n_chunks = work.shape[0], c, cs, ce
+    cdef double total = 0.0
+    if n == 0:
+        return 0.0
+    with nogil:
+        for c in prange(n_chunks, schedule='static', num_threads=_team(n_threads, n_chunks)):
+            cs = (n * c) // n_chunks
+            ce = (n * (c + 1)) // n_chunks
+            if floating is double:
+                work[c] = descend_dot_f64(&values[cs], &values[cs], ce - cs)
+            else:
+                work[c] = descend_dot_f32(&values[cs], &values[cs], ce - cs)
+        for c in range(n_chunks):
+            total = total + work[c]
+    return total
 
 
 def column_moments(const floating[:, ::1] X, const floating[::1] sw,
