@@ -29,6 +29,9 @@ def encode_labels(y, name, arg="y"):
     argument the labels came from, which the errors name (``classes`` in
     partial_fit).
     """
+    binary = _binary_labels(y)
+    if binary is not None:
+        return binary
     try:
         classes = np.unique(y)
     except TypeError:
@@ -46,6 +49,20 @@ def encode_labels(y, name, arg="y"):
             f"{arg} contains only one class ({classes[0]!r}); a classifier needs samples "
             f"of at least 2 classes to learn from.")
     return classes, np.searchsorted(classes, y)
+
+
+def _binary_labels(y):
+    """encode_labels of numeric y with exactly two integer-valued labels,
+    without a sort (four reads of y); None for anything else."""
+    if y.dtype.kind not in "biuf" or y.ndim != 1 or len(y) == 0:
+        return None
+    lo, hi = y.min(), y.max()
+    if not lo < hi or (y.dtype.kind == "f" and not (lo == np.floor(lo) and hi == np.floor(hi))):
+        return None
+    upper = y == hi
+    if np.count_nonzero(upper) + np.count_nonzero(y == lo) != len(y):
+        return None
+    return np.array([lo, hi], dtype=y.dtype), upper.astype(np.intp)
 
 
 def partial_fit_labels(estimator, y, classes, first):

@@ -76,6 +76,9 @@ AUTO_HESSIAN_PER_ROW = 8
 #: the largest change of a row's margin (times c) over which a computed
 #: Hessian is reused (its curvature then falls by at most e^-0.1)
 STALE_LIMIT = 0.1
+#: a step that lowers the objective by more than this fraction moved the
+#: margins too far for the last Hessian: it is computed anew unmeasured
+REUSE_DECREASE = 1e-3
 #: a margin on the certificate's row norms, far beyond their rounding
 ROUNDING_MARGIN = 1.0 + 1e-9
 #: rows per chunk of the Hessian's deterministic reduction
@@ -177,15 +180,16 @@ class Curvature:
         fitted) as one d-vector."""
         return np.ascontiguousarray(z[:self.d], dtype=np.float64)
 
-    def at(self, z):
+    def at(self, z, fresh=False):
         """(A, lower) at z: the rows' Hessian A for the direction and a lower
         bound of A(z) for the certificate.  The last A computed, at z', is
         kept while delta = c max_r |x_r . (z - z')| <= STALE_LIMIT, with
         lower = e^-delta A (self-concordance: each row's loss'' falls by at
         most that factor; with the squared loss A never changes); else A(z)
-        anew (|R| d^2 / 2 multiply-adds)."""
+        anew (|R| d^2 / 2 multiply-adds); anew without measuring delta when
+        ``fresh`` (a step that moved the objective far moved the margins)."""
         zd = self._z(z)
-        if self._A is not None:
+        if self._A is not None and not fresh:
             if self.c == 0:
                 return self._A, self._A
             v = zd - self._anchor
@@ -398,6 +402,7 @@ def newton_steps(obj, point, curvature, estimated=None):
         exact = True
         if near and trial.grad_norm_z >= point.grad_norm_z:
             raise Stop  # within rounding and no smaller gradient: precision
-        A, lower = curvature.at(trial.z)
+        moved = point.smooth - trial.smooth > REUSE_DECREASE * abs(trial.smooth)
+        A, lower = curvature.at(trial.z, fresh=moved)
         point = curvature.certify(trial, lower)
         yield point, t, passes

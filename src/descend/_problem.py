@@ -165,25 +165,18 @@ def validation_split(problem, settings):
     return np.sort(train).astype(np.int64), np.sort(val).astype(np.int64)
 
 
-#: rows of zero_model_objective's blocks
-ZERO_MODEL_BLOCK = 1 << 16
 
 
-def zero_model_objective(problem, block=ZERO_MODEL_BLOCK):
+def zero_model_objective(problem):
     """The objective of the all-zero model (margins 0): the loss of 0 at
-    each target, weighted; a scale for how large an objective may get.
-    In blocks of rows: no scratch the size of the data."""
+    each target, weighted; a scale for how large an objective may get, and
+    the objective a Newton fit from zero starts at.  One read of y and the
+    weights, no scratch."""
     if problem.loss == LOSS_MULTINOMIAL:
         return float(np.log(problem.n_outputs))
-    loss = weight = 0.0
-    zeros, losses = np.zeros(block), np.empty(block)
-    for start in range(0, len(problem.y), block):
-        y = np.ascontiguousarray(problem.y[start:start + block], dtype=np.float64)
-        w = np.asarray(problem.sample_weight[start:start + block], dtype=np.float64)
-        kernels.loss_values(problem.loss, float(problem.epsilon), zeros[:len(y)], y,
-                            losses[:len(y)])
-        loss += float(w @ losses[:len(y)])
-        weight += float(w.sum())
+    y = np.ascontiguousarray(problem.y)
+    sw = np.ascontiguousarray(problem.sample_weight, dtype=y.dtype)
+    loss, weight = kernels.zero_model_sums(problem.loss, float(problem.epsilon), y, sw)
     return loss / weight
 
 

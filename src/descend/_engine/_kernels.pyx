@@ -679,6 +679,19 @@ def sum_of_squares(const floating[::1] values, double[::1] work, int n_threads):
     return total
 
 
+def zero_model_sums(int loss, double epsilon, const floating[::1] y,
+                    const floating[::1] sw):
+    """(sum_i sw[i] loss(0, y[i]), sum_i sw[i]) for a single-output loss, in
+    one sequential read (the all-zero model's objective, _problem.py)."""
+    cdef Py_ssize_t i
+    cdef double d, total = 0.0, weight = 0.0
+    with nogil:
+        for i in range(y.shape[0]):
+            total += sw[i] * descend_loss(loss, 0.0, y[i], epsilon, &d)
+            weight += sw[i]
+    return total, weight
+
+
 def column_moments(const floating[:, ::1] X, const floating[::1] sw,
                    const int64_t[::1] rows, double[::1] mean, double[::1] var,
                    double[:, ::1] work, int n_threads):
