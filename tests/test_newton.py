@@ -298,3 +298,16 @@ def test_a_bad_entry_of_x_is_named_by_the_fused_check(bad):
     X[123, 2] = bad
     with pytest.raises(ValueError, match="Input X contains (NaN|infinity)"):
         descend.LogisticRegression().fit(X, y)
+
+
+def test_newton_gives_the_same_bits_for_any_thread_count(monkeypatch):
+    """Its passes, Hessian and margins reduce over chunks fixed by the shape,
+    in a fixed order (the design's promise for full batch).  (Sized so the
+    passes use two threads; the Hessian's kernel is made to, too.)"""
+    monkeypatch.setattr(_newton, "GRAM_WORK_SHARE", 1)
+    X, y = problem(10, 120_000, 40)
+    one = descend.LogisticRegression(n_jobs=1).fit(X, y)
+    two = descend.LogisticRegression(n_jobs=2).fit(X, y)
+    np.testing.assert_array_equal(one.coef_, two.coef_)
+    np.testing.assert_array_equal(one.intercept_, two.intercept_)
+    np.testing.assert_array_equal(one.history_["gap"], two.history_["gap"])
