@@ -13,7 +13,9 @@ import scipy.sparse as sp
 from descend import (History, LinearRegression, LogisticRegression, SGDClassifier,
                      SGDRegressor)
 
-sio = pytest.importorskip("skops.io")
+sio = pytest.importorskip(
+    "skops.io", reason="skops is a test extra (pip install '.[test]'), installed in CI: "
+    "skipped only outside it")
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "persistence.md"
 

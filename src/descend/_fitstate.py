@@ -135,8 +135,6 @@ class FitState:
     ``marks``, ``touched``)."""
 
     def __init__(self, X, sample_weight, settings, coef, intercept, rows, zero_objective):
-        #: the objective of the all-zero model (_problem.zero_model_objective)
-        self.zero_objective = float(zero_objective)
         n, p = X.shape
         k = coef.shape[0]
         self.dtype = X.dtype

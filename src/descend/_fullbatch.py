@@ -231,6 +231,20 @@ class Stop(Exception):
     """Raised by a step when no decrease can be made (working precision)."""
 
 
+def acceptable(F, F_new, predicted, near, noise, end_slope):
+    """A line search's test of a step from objective F to F_new: Armijo's
+    sufficient decrease against the first-order decrease ``predicted``
+    (< 0); or, within rounding (``near``: a decrease cannot be seen), no
+    rise beyond ``noise`` while the objective still decreases along the
+    step at its end (``end_slope()`` <= 0: for a convex phi, phi'(t) <= 0
+    implies phi(t) <= phi(0)).  Never a non-finite F_new."""
+    if not np.isfinite(F_new):
+        return False
+    if not near:
+        return F_new <= F + ARMIJO * predicted
+    return F_new <= F + noise and end_slope() <= 0
+
+
 def lbfgs_steps(obj, point):
     """L-BFGS iterations from ``point``, yielding (point, step, passes) per
     iteration; OWL-QN (Andrew and Gao, 2007) when the L1 weights are
@@ -272,12 +286,9 @@ def lbfgs_steps(obj, point):
             trial = obj.evaluate(trial_z)
             passes += 1
             F_new = trial.smooth + obj.l1_term(trial_z)
-            if np.isfinite(F_new):
-                if not near and F_new <= F + ARMIJO * float(pg @ (trial_z - z)):
-                    break
-                if near and F_new <= F + noise and float(
-                        (trial.grad + weights * np.sign(trial_z)) @ (trial_z - z)) <= 0:
-                    break
+            if acceptable(F, F_new, float(pg @ (trial_z - z)), near, noise, lambda: float(
+                    (trial.grad + weights * np.sign(trial_z)) @ (trial_z - z))):
+                break
             t *= 0.5
         else:
             raise Stop

@@ -18,10 +18,13 @@ import re
 
 import numpy as np
 import scipy.sparse as sp
-from sklearn.utils.validation import check_array, validate_data
+from sklearn.utils.validation import _assert_all_finite, check_array, validate_data
 
+from ._engine import kernels
+from ._fitstate import MAX_CHUNKS, threads_for
 from ._frames import check_dataframe
 from ._typing import FLOAT_DTYPES
+from ._validation import resolve_n_threads
 
 #: index dtypes the kernels read
 INDEX_DTYPES = (np.int32, np.int64)
@@ -260,12 +263,6 @@ def _finite_squares(estimator, X):
     (kernels.sum_of_squares) that also checks that X is finite: when the
     sum is not, scikit-learn's own check names the NaN or infinity (and
     passes X whose squares alone overflow)."""
-    from sklearn.utils.validation import _assert_all_finite
-
-    from ._engine import kernels
-    from ._fitstate import MAX_CHUNKS, threads_for
-    from ._validation import resolve_n_threads
-
     values = np.ascontiguousarray(X.data if sp.issparse(X) else X.reshape(-1))
     chunks = int(min(MAX_CHUNKS, max(1, values.size // SQUARES_CHUNK)))
     squared = kernels.sum_of_squares(values, np.empty(chunks), threads_for(

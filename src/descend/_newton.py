@@ -52,10 +52,11 @@ from dataclasses import replace
 import numpy as np
 import scipy.sparse as sp
 
-from ._certificate import Certificate, pass_sums
+from ._certificate import Certificate
 from ._engine import kernels
 from ._fitstate import MAX_CHUNKS, threads_for
-from ._fullbatch import ARMIJO, MAX_BACKTRACKS, NEAR_BACKTRACKS, ROUNDING, Objective, Stop
+from ._fullbatch import MAX_BACKTRACKS, NEAR_BACKTRACKS, ROUNDING, Objective, Stop, acceptable
+from ._problem import zero_model_objective
 from ._rules import loss_by_code
 
 #: the most coefficients (features + intercept) Newton's method solves for
@@ -337,35 +338,27 @@ def _solve(H, g):
     return s * s * g  # Jacobi alone
 
 
-def estimate(obj, problem, curvature, objective, settings):
-    """The start z = 0 without a pass over the data: ``objective`` (the
-    zero model's, exact) and the gradient over the Hessian's rows alone."""
-    rows = curvature.row_index()
-    sw = problem.sample_weight
-    sub = Objective(obj.settings, obj.k, obj.p, float(sw[rows].sum(dtype=np.float64)),
-                    obj.std, lambda W, b: pass_sums(problem.X, problem.y, sw, W, b,
-                                                    problem.loss, problem.epsilon,
-                                                    settings.n_threads, rows)[0])
-    z0 = np.zeros(obj.k * obj.p + obj.k)
-    point = sub.evaluate(z0)
+def estimate(obj, problem, settings, fit, curvature):
+    """The start z = 0 without a pass over the data: the zero model's exact
+    objective, and the gradient over the Hessian's rows alone."""
+    objective = zero_model_objective(problem)
+    rows = Objective.for_problem(problem, settings, fit, curvature.row_index(),
+                                 precondition=False)
+    point = rows.evaluate(np.zeros(obj.k * obj.p + obj.k))
     return replace(point, smooth=objective, objective=objective, certificate=Certificate(
         objective=objective, dual=-np.inf, gap=np.inf, relative=np.inf))
 
 
-def newton_steps(obj, point, curvature, estimated=None):
+def newton_steps(obj, point, curvature, exact=True):
     """Newton iterations from ``point``, yielding (point, step, passes);
     raises Stop when the line search finds no decrease.
 
-    ``estimated``, for a fit that starts from zero: a function returning the
-    start's point without a pass (its exact objective, the gradient of the
-    Hessian's rows: an unbiased estimate, good enough for a first step from
+    ``exact=False``: ``point`` is an ``estimate`` of the start (its gradient
+    from the Hessian's rows: unbiased, good enough for a first step from
     far away).  That first step is taken when it decreases the exact
     objective at unit length; else the start is evaluated with a pass and
     the method goes on as usual.  It saves the pass at the start."""
     A, _ = curvature.at(point.z)
-    exact = estimated is None
-    if not exact:
-        point = estimated()
     while True:
         z, g = point.z, point.grad
         with np.errstate(all="ignore"):
@@ -386,13 +379,10 @@ def newton_steps(obj, point, curvature, estimated=None):
         for _ in range((NEAR_BACKTRACKS if near else MAX_BACKTRACKS) if exact else 1):
             trial = obj.evaluate(z + t * d)
             passes += 1
-            if np.isfinite(trial.smooth):
-                if not near and trial.smooth <= F + ARMIJO * t * slope:
-                    accepted = True
-                    break
-                if near and trial.smooth <= F + noise and float(trial.grad @ d) <= 0:
-                    accepted = True
-                    break
+            if acceptable(F, trial.smooth, t * slope, near, noise,
+                          lambda: float(trial.grad @ d)):
+                accepted = True
+                break
             t *= 0.5
         if not accepted:
             if exact:

@@ -427,10 +427,8 @@ def _run_full_batch(problem, settings, fit, rows, val_rows, cfg, method, max_epo
             # a start from zero: its objective is the zero model's, and the
             # first step needs no pass (_newton.newton_steps)
             start = None  # (the gradient test of fits without a penalty is not used)
-            first = _fullbatch.Point(z=z0, smooth=np.inf, grad=np.zeros_like(z0),
-                                     objective=np.inf, certificate=None, grad_norm=np.inf)
-            steps = _newton.newton_steps(obj, first, curvature, estimated=lambda: (
-                _newton.estimate(obj, problem, curvature, fit.zero_objective, settings)))
+            first = _newton.estimate(obj, problem, settings, fit, curvature)
+            steps = _newton.newton_steps(obj, first, curvature, exact=False)
     if steps is None:
         first = obj.evaluate(z0)
         if not first.finite:  # an overflow at the start: no step can be measured
