@@ -150,7 +150,7 @@ def certify(sums, sw_sum, W, G, R, l1, l2, fit_intercept):
     u = intercept_scalings(R) if fit_intercept else np.ones(len(R))
     if u is None or (l1 == 0.0 and l2 == 0.0):
         return Certificate(objective, -np.inf, np.inf, np.inf)
-    v = np.tensordot(u, G, axes=1) / sw_sum
+    v = (u @ G.reshape(len(u), -1)).reshape(G.shape[1:]) / sw_sum
     conjugate = float(u @ (sums.T - sums.L)) / sw_sum   # an upper bound
     if l2 > 0.0:
         excess = np.maximum(np.abs(v) - l1, 0.0)

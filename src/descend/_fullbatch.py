@@ -17,6 +17,7 @@ from __future__ import annotations
 import time
 from collections import deque
 from dataclasses import dataclass
+from functools import cached_property
 
 import numpy as np
 
@@ -70,13 +71,13 @@ class Point:
     certificate: object
     grad_norm: float
 
-    @property
+    @cached_property
     def finite(self):
         """The objective, the gradient and its norms are all finite."""
         return bool(np.isfinite(self.objective) and np.isfinite(self.smooth)
                     and np.isfinite(self.grad_norm) and np.isfinite(self.grad_norm_z))
 
-    @property
+    @cached_property
     def grad_norm_z(self):
         """The norm of the gradient in z (inf when it overflows)."""
         with np.errstate(over="ignore", invalid="ignore"):

@@ -62,7 +62,7 @@ from ._rules import loss_by_code
 #: the most coefficients (features + intercept) Newton's method solves for
 MAX_COEFFICIENTS = 256
 #: multiply-adds of a Hessian of every row below which all rows are used
-WHOLE_HESSIAN_WORK = 2_000_000
+WHOLE_HESSIAN_WORK = 500_000
 #: the Hessian's multiply-adds count this many times less than a pass's
 #: for its threads (compute-bound, in cache): an OpenMP team wakes up
 #: slowly after idle time, and a small Hessian is faster on one thread
@@ -70,6 +70,10 @@ GRAM_WORK_SHARE = 16
 #: rows of the sub-sampled Hessian: HESSIAN_SHARE * n / d, at least
 #: MIN_ROWS_PER_COEFFICIENT * d (its work is then about half a pass)
 HESSIAN_SHARE, MIN_ROWS_PER_COEFFICIENT = 2, 16
+#: and at least this many rows whatever d: fewer gave a noisy Hessian and
+#: slow, linear convergence (5,000 x 20: 476 rows took 9-10 iterations,
+#: 1,008 rows 5; development note, 2026-12-02)
+MIN_HESSIAN_ROWS = 1024
 #: "auto" prefers Newton while the Hessian's multiply-adds per row of data,
 #: |R| d / n, stay below this (its kernel, in cache, runs ~8x as many
 #: multiply-adds a second as a pass, which waits on memory)
@@ -107,7 +111,8 @@ def hessian_rows(n_rows, d):
     """How many rows the sub-sampled Hessian reads."""
     if n_rows * d * d <= WHOLE_HESSIAN_WORK:
         return n_rows
-    return int(min(n_rows, max(MIN_ROWS_PER_COEFFICIENT * d, HESSIAN_SHARE * n_rows // d)))
+    m = max(MIN_HESSIAN_ROWS, MIN_ROWS_PER_COEFFICIENT * d, HESSIAN_SHARE * n_rows // d)
+    return n_rows if 2 * m > n_rows else int(m)  # (every row when the stride would be 1)
 
 
 def obstacle(X, loss, n_outputs, settings):
@@ -230,19 +235,23 @@ class Curvature:
         """-(P + scale A)^-1 g, in the Objective's z layout (Cholesky with a
         Jacobi scaling; a tiny ridge when singular)."""
         H = self.scale * A
-        H[np.diag_indices(self.d)] += self.penalty
+        H.flat[::self.d + 1] += self.penalty
         step = _solve(H, g[:self.d])
         out = np.zeros_like(g)
         out[:self.d] = -step
         return out
 
+    def certified(self, point):
+        """The point's duality gap alone certifies tol (no bound to add)."""
+        return self.tol is not None and point.certificate.relative <= self.tol
+
     def certify(self, point, A):
         """The point with the tighter of its duality gap and the curvature
         bound (when the latter can certify tol)."""
-        cert = point.certificate
         if self.tol is None or not (np.isfinite(point.objective) and point.finite) \
-                or not np.any(self.penalty > 0) or cert.relative <= self.tol:
+                or not np.any(self.penalty > 0) or self.certified(point):
             return point
+        cert = point.certificate
         bound = self.bound(point.grad[:self.d], A, point.objective)
         if not bound < cert.gap:
             return point
@@ -324,9 +333,9 @@ def _smallest_eigenvalue_bound(M):
 def _solve(H, g):
     """H^-1 g for a symmetric positive semi-definite H: Cholesky of the
     Jacobi-scaled H, with a growing ridge while it fails."""
-    diag = np.diag(H).copy()
+    diag = H.diagonal()
     s = 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0))
-    Hs = H * s[:, None] * s[None, :]
+    Hs = H * np.outer(s, s)
     ridge = 0.0
     for _ in range(12):
         factor = _cholesky(Hs + ridge * np.eye(len(g)) if ridge else Hs)
@@ -358,8 +367,10 @@ def newton_steps(obj, point, curvature, exact=True):
     far away).  That first step is taken when it decreases the exact
     objective at unit length; else the start is evaluated with a pass and
     the method goes on as usual.  It saves the pass at the start."""
-    A, _ = curvature.at(point.z)
+    A = None
     while True:
+        if A is None:  # (none computed yet, or not at the last, certified point)
+            A, _ = curvature.at(point.z)
         z, g = point.z, point.grad
         with np.errstate(all="ignore"):
             d = curvature.direction(A, g)
@@ -392,7 +403,10 @@ def newton_steps(obj, point, curvature, exact=True):
         exact = True
         if near and trial.grad_norm_z >= point.grad_norm_z:
             raise Stop  # within rounding and no smaller gradient: precision
-        moved = point.smooth - trial.smooth > REUSE_DECREASE * abs(trial.smooth)
-        A, lower = curvature.at(trial.z, fresh=moved)
-        point = curvature.certify(trial, lower)
+        if curvature.certified(trial):  # the duality gap alone: no Hessian needed
+            point, A = trial, None
+        else:
+            moved = point.smooth - trial.smooth > REUSE_DECREASE * abs(trial.smooth)
+            A, lower = curvature.at(trial.z, fresh=moved)
+            point = curvature.certify(trial, lower)
         yield point, t, passes

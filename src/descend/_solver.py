@@ -231,6 +231,8 @@ START_NOT_FINITE = "start_not_finite"
 
 def _check_representable(W, b, dtype):
     """The coefficients fit in X's dtype (float32 data: at most ~3.4e38)."""
+    if dtype == np.float64:  # the coefficients are float64 already: nothing to check
+        return
     largest = max(np.abs(W).max(initial=0.0), np.abs(b).max(initial=0.0))
     limit = np.finfo(dtype).max
     if largest > limit:
