@@ -311,3 +311,53 @@ def test_newton_gives_the_same_bits_for_any_thread_count(monkeypatch):
     np.testing.assert_array_equal(one.coef_, two.coef_)
     np.testing.assert_array_equal(one.intercept_, two.intercept_)
     np.testing.assert_array_equal(one.history_["gap"], two.history_["gap"])
+
+
+# --------------------------------------------------------------------------
+# the small dense algebra (descend's own Cholesky, no LAPACK)
+# --------------------------------------------------------------------------
+
+def _spd(seed, d, condition):
+    rng = np.random.default_rng(seed)
+    Q, _ = np.linalg.qr(rng.standard_normal((d, d)))
+    M = (Q * np.geomspace(1.0, 1.0 / condition, d)) @ Q.T
+    scale = np.exp(rng.uniform(-4, 4, d))  # badly scaled rows and columns
+    return scale[:, None] * M * scale[None, :], rng.standard_normal(d)
+
+
+@pytest.mark.parametrize("d", [1, 2, 7, 21, 64])
+@pytest.mark.parametrize("condition", [1.0, 1e6, 1e12])
+def test_half_norm_and_scaled_solve_match_numpy(d, condition):
+    M, g = _spd(d, d, condition)
+    exact = np.linalg.solve(M, g)
+    half = kernels.half_norm(M, g, np.empty((d, d)), np.empty(d))
+    assert half == pytest.approx(0.5 * float(g @ exact), rel=1e-6 * condition ** 0.5 + 1e-12)
+    out = np.empty(d)
+    assert kernels.scaled_solve(M, g, 0.0, np.empty((d, d)), out)
+    np.testing.assert_allclose(M @ out, g, rtol=0, atol=1e-7 * condition * np.abs(g).max())
+    # the ridge is added to the Jacobi-scaled matrix: S (S M S + r I)^-1 S g
+    s = 1.0 / np.sqrt(np.diag(M))
+    ridged = np.linalg.solve(M * np.outer(s, s) + 0.5 * np.eye(d), s * g) * s
+    assert kernels.scaled_solve(M, g, 0.5, np.empty((d, d)), out)
+    np.testing.assert_allclose(out, ridged, rtol=1e-10, atol=1e-14 * np.abs(ridged).max())
+
+
+def test_the_factorisation_says_when_a_matrix_is_not_positive_definite():
+    M = np.diag([2.0, 1.0, -1e-9])
+    g = np.ones(3)
+    assert kernels.half_norm(M, g, np.empty((3, 3)), np.empty(3)) == np.inf
+    assert not kernels.scaled_solve(M, g, 0.0, np.empty((3, 3)), np.empty(3))
+    assert not kernels.cholesky(np.diag([1.0, np.nan]), np.empty((2, 2)))
+    # a shift moves the smallest eigenvalue: M + shift I
+    A = np.diag([3.0, 0.4])
+    L = np.empty((2, 2))
+    assert not kernels.cholesky(A, L, -0.5)
+    assert kernels.cholesky(A, L, -0.3)
+    np.testing.assert_allclose(L @ L.T, A - 0.3 * np.eye(2), rtol=1e-14)
+    # Newton's solve with no positive-definite ridge left: the Jacobi step
+    H = np.array([[4.0, np.nan], [np.nan, 1.0]])
+    np.testing.assert_array_equal(_newton._solve(H, np.array([2.0, 3.0])), [0.5, 3.0])
+    # a singular (semi-definite) Hessian is solved with a small ridge
+    S = np.array([[1.0, 1.0], [1.0, 1.0]])
+    step = _newton._solve(S, np.array([1.0, 1.0]))
+    np.testing.assert_allclose(S @ step, [1.0, 1.0], rtol=1e-6)

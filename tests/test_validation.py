@@ -243,3 +243,57 @@ def test_explicit_zeros_do_not_change_lazy_per_sample_updates(optimizer):
     assert stored.nnz == 3  # the caller's matrix keeps its zeros
     np.testing.assert_array_equal(b.coef_, a.coef_)
     np.testing.assert_array_equal(b.intercept_, a.intercept_)
+
+
+# --------------------------------------------------------------------------
+# the fixed costs of a fit (issue #14): plain NumPy input skips
+# scikit-learn's validate_data, and a parameter set that passed its checks
+# skips them; neither may change what users see
+# --------------------------------------------------------------------------
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_plain_arrays_record_what_scikit_learn_records(Estimator):
+    pd = pytest.importorskip("pandas")
+    frame = pd.DataFrame(X_OK, columns=["a", "b", "c"])
+    model = Estimator().fit(frame, Y_OK)
+    assert list(model.feature_names_in_) == ["a", "b", "c"]
+    with pytest.warns(UserWarning, match="does not have valid feature names"):
+        model.predict(X_OK)  # fitted with names, given none: scikit-learn's warning
+    model.fit(X_OK[:, :2].copy(), Y_OK)  # refit on a plain array forgets the names
+    assert not hasattr(model, "feature_names_in_") and model.n_features_in_ == 2
+    with pytest.raises(ValueError, match="2 features"):
+        model.predict(X_OK)
+
+
+@pytest.mark.parametrize("Estimator", ESTIMATORS)
+def test_every_layout_and_dtype_of_x_fits_the_same_model(Estimator):
+    """The plain path (C-ordered float) and scikit-learn's (anything else)
+    give the same coefficients."""
+    X = np.random.default_rng(3).standard_normal((200, 4))
+    y = (X[:, 0] + X[:, 1] > 0).astype(float)
+    ref = Estimator().fit(X, y)
+    for variant in (np.asfortranarray(X), X.tolist(), X[:, ::-1][:, ::-1]):
+        np.testing.assert_allclose(Estimator().fit(variant, y).coef_, ref.coef_, rtol=1e-12)
+    np.testing.assert_allclose(Estimator().fit(X, y.astype(np.int32)).coef_, ref.coef_,
+                               rtol=1e-12)
+    with pytest.raises(ValueError, match="Input y contains"):
+        Estimator().fit(X, np.where(y > 0, np.inf, 0.0))
+    with pytest.raises(ValueError, match="inconsistent numbers of samples"):
+        Estimator().fit(X, y[:-1])
+    with pytest.raises(ValueError, match="X.*NaN"):
+        ref.predict(np.full((2, 4), np.nan))
+
+
+def test_a_parameter_set_that_passed_is_not_confused_with_an_equal_invalid_one():
+    """1, 1.0 and True are equal (and hash alike): only the int is a valid
+    max_iter, before and after the valid one has been cached."""
+    LogisticRegression(max_iter=1, tol=None).fit(X_OK, Y_OK)
+    for value in (True, 1.0, np.float64(1.0)):
+        with pytest.raises(ValueError, match="'max_iter' parameter"):
+            LogisticRegression(max_iter=value, tol=None).fit(X_OK, Y_OK)
+    LogisticRegression(max_iter=np.int64(1), tol=None).fit(X_OK, Y_OK)
+    model = LogisticRegression(max_iter=1, tol=None)
+    model.fit(X_OK, Y_OK)
+    model.max_iter = 0  # set after construction: checked again at fit
+    with pytest.raises(ValueError, match="'max_iter' parameter"):
+        model.fit(X_OK, Y_OK)

@@ -263,7 +263,8 @@ class Curvature:
     def bound(self, g, A, objective):
         """An upper bound of f(z) - f* (module docstring), inf when it
         cannot certify tol."""
-        M = A + np.diag(self.penalty)
+        M = A.copy()
+        M.flat[::self.d + 1] += self.penalty
         best = _half_norm(M, g)
         if not (best <= self.tol * max(objective - best, 0.0)):
             return np.inf  # even the Newton decrement of A cannot certify
@@ -314,18 +315,18 @@ def _forward(L, b):
 
 def _half_norm(M, g):
     """g' M^-1 g / 2 (inf when M is not positive definite)."""
-    factor = _cholesky(M)
-    if factor is None:
-        return np.inf
-    v = _forward(factor, g)
-    return 0.5 * float(v @ v)
+    d = len(g)
+    return kernels.half_norm(np.ascontiguousarray(M), np.ascontiguousarray(g, dtype=np.float64),
+                             np.empty((d, d)), np.empty(d))
 
 
 def _smallest_eigenvalue_bound(M):
     """A lower bound of M's smallest eigenvalue, from Cholesky factors of
     M - tau I (0 when none succeeds)."""
+    M = np.ascontiguousarray(M)
+    L = np.empty_like(M)
     for tau in (0.5, 0.25, 0.1, 0.03, 0.01):
-        if _cholesky(M - tau * np.eye(len(M))) is not None:
+        if kernels.cholesky(M, L, -tau):
             return tau
     return 0.0
 
@@ -333,18 +334,16 @@ def _smallest_eigenvalue_bound(M):
 def _solve(H, g):
     """H^-1 g for a symmetric positive semi-definite H: Cholesky of the
     Jacobi-scaled H, with a growing ridge while it fails."""
-    diag = H.diagonal()
-    s = 1.0 / np.sqrt(np.where(diag > 0, diag, 1.0))
-    Hs = H * np.outer(s, s)
+    H = np.ascontiguousarray(H)
+    g = np.ascontiguousarray(g, dtype=np.float64)
+    L, out = np.empty_like(H), np.empty(len(g))
     ridge = 0.0
     for _ in range(12):
-        factor = _cholesky(Hs + ridge * np.eye(len(g)) if ridge else Hs)
-        if factor is not None:
-            out = np.empty(len(g))
-            kernels.cholesky_solve(factor, np.ascontiguousarray(s * g), out, False)
-            return s * out
+        if kernels.scaled_solve(H, g, ridge, L, out):
+            return out
         ridge = 1e-12 if ridge == 0.0 else ridge * 100.0
-    return s * s * g  # Jacobi alone
+    diag = H.diagonal()
+    return g / np.where(diag > 0, diag, 1.0)  # Jacobi alone
 
 
 def estimate(obj, problem, settings, fit, curvature):

@@ -63,7 +63,8 @@ coefficients of the epoch's start and records nothing for that epoch.
 """
 from cython cimport floating
 from cython.parallel cimport prange
-from libc.math cimport NAN, copysign, fabs, fmax, sqrt
+from libc.math cimport INFINITY, NAN, copysign, fabs, fmax, sqrt
+from libc.stdlib cimport free, malloc
 from libc.stdint cimport int32_t, int64_t, uint64_t
 from openmp cimport omp_get_wtime
 
@@ -615,28 +616,55 @@ def max_abs_margin(const floating[:, ::1] X, const int64_t[::1] rows, Py_ssize_t
     return result
 
 
-def cholesky(const double[:, ::1] M, double[:, ::1] L):
-    """The lower Cholesky factor of a small symmetric positive-definite M
-    into L (single-threaded: no BLAS, whose spinning threads would slow the
-    next pass); False when M is not positive definite (or not finite)."""
-    cdef Py_ssize_t d = M.shape[0], i, j
+cdef bint _factor(const double *M, Py_ssize_t d, const double *scale, double shift,
+                  double *L) noexcept nogil:
+    """The lower Cholesky factor L of S M S + shift I (S = diag(scale), or
+    the identity when scale is NULL), d x d, row-major; False when that is
+    not positive definite (or not finite)."""
+    cdef Py_ssize_t i, j
+    cdef double s, m
+    for i in range(d):
+        for j in range(i + 1):
+            m = M[i * d + j]
+            if scale != NULL:
+                m = m * scale[i] * scale[j]
+            if i == j:
+                m = m + shift
+            s = m - descend_dot_f64(L + i * d, L + j * d, j)
+            if i == j:
+                if not s > 0.0:  # also NaN
+                    return False
+                L[i * d + i] = sqrt(s)
+            else:
+                L[i * d + j] = s / L[j * d + j]
+        for j in range(i + 1, d):
+            L[i * d + j] = 0.0
+    return True
+
+
+cdef void _forward(const double *L, Py_ssize_t d, const double *b, double *x) noexcept nogil:
+    cdef Py_ssize_t i
+    for i in range(d):
+        x[i] = (b[i] - descend_dot_f64(L + i * d, x, i)) / L[i * d + i]
+
+
+cdef void _backward(const double *L, Py_ssize_t d, double *x) noexcept nogil:
+    cdef Py_ssize_t i, j
     cdef double s
-    cdef bint ok = True
+    for i in range(d - 1, -1, -1):
+        s = x[i]
+        for j in range(i + 1, d):
+            s = s - L[j * d + i] * x[j]
+        x[i] = s / L[i * d + i]
+
+
+def cholesky(const double[:, ::1] M, double[:, ::1] L, double shift=0.0):
+    """The lower Cholesky factor of M + shift I, for a small symmetric M,
+    into L (single-threaded: no BLAS, whose spinning threads would slow the
+    next pass); False when it is not positive definite (or not finite)."""
+    cdef bint ok
     with nogil:
-        for i in range(d):
-            for j in range(i + 1):
-                s = M[i, j] - descend_dot_f64(&L[i, 0], &L[j, 0], j)
-                if i == j:
-                    if not s > 0.0:  # also NaN
-                        ok = False
-                        break
-                    L[i, i] = sqrt(s)
-                else:
-                    L[i, j] = s / L[j, j]
-            if not ok:
-                break
-            for j in range(i + 1, d):
-                L[i, j] = 0.0
+        ok = _factor(&M[0, 0], M.shape[0], NULL, shift, &L[0, 0])
     return ok
 
 
@@ -644,17 +672,53 @@ def cholesky_solve(const double[:, ::1] L, const double[::1] b, double[::1] x,
                    bint forward_only):
     """x = (L L')^-1 b, or L^-1 b when ``forward_only``, for the lower
     factor L of ``cholesky``."""
-    cdef Py_ssize_t d = L.shape[0], i, j
-    cdef double s
+    with nogil:
+        _forward(&L[0, 0], L.shape[0], &b[0], &x[0])
+        if not forward_only:
+            _backward(&L[0, 0], L.shape[0], &x[0])
+
+
+def half_norm(const double[:, ::1] M, const double[::1] g, double[:, ::1] L,
+              double[::1] v):
+    """g' M^-1 g / 2 for a small symmetric M (its Cholesky factor into L,
+    L^-1 g into v): one call for what the curvature certificate computes
+    many times; inf when M is not positive definite."""
+    cdef Py_ssize_t d = M.shape[0], i
+    cdef double total = 0.0
+    with nogil:
+        if _factor(&M[0, 0], d, NULL, 0.0, &L[0, 0]):
+            _forward(&L[0, 0], d, &g[0], &v[0])
+            for i in range(d):
+                total += v[i] * v[i]
+            total = 0.5 * total
+        else:
+            total = INFINITY
+    return total
+
+
+def scaled_solve(const double[:, ::1] H, const double[::1] g, double ridge,
+                 double[:, ::1] L, double[::1] x):
+    """x = H^-1 g through the Cholesky factor of S H S + ridge I, S the
+    Jacobi scaling (diag(H)^-1/2, 1 where diag(H) <= 0): x = S (S H S +
+    ridge I)^-1 S g.  False (x unset) when that is not positive definite."""
+    cdef Py_ssize_t d = H.shape[0], i
+    cdef double *s
+    cdef bint ok
+    s = <double *>malloc(d * sizeof(double))
+    if s == NULL:
+        raise MemoryError()
     with nogil:
         for i in range(d):
-            x[i] = (b[i] - descend_dot_f64(&L[i, 0], &x[0], i)) / L[i, i]
-        if not forward_only:
-            for i in range(d - 1, -1, -1):
-                s = x[i]
-                for j in range(i + 1, d):
-                    s = s - L[j, i] * x[j]
-                x[i] = s / L[i, i]
+            s[i] = 1.0 / sqrt(H[i, i]) if H[i, i] > 0.0 else 1.0
+            x[i] = s[i] * g[i]
+        ok = _factor(&H[0, 0], d, s, ridge, &L[0, 0])
+        if ok:
+            _forward(&L[0, 0], d, &x[0], &x[0])
+            _backward(&L[0, 0], d, &x[0])
+            for i in range(d):
+                x[i] = s[i] * x[i]
+    free(s)
+    return ok
 
 
 def sum_of_squares(const floating[::1] values, double[::1] work, int n_threads):
