@@ -17,8 +17,12 @@ scikit-learn, in one run (issue #14: production path).
 2. Stalls: 20 identical fits in a row (20,000 x 20, default n_jobs), the
    slowest against the median; the same 20 fits as the candidates of one
    ``GridSearchCV(n_jobs=2)`` (one split, so each candidate is one fit,
-   timed by scikit-learn in its worker); scikit-learn's default fit 20
-   times in a row, for reference; and 20 descend fits each started right
+   timed by scikit-learn in its worker), in the worker processes a first
+   such search started, and, separately, that first search (each worker's
+   first fit pays the process's one-time costs: imports, thread start-up);
+   scikit-learn's default fit the same ways, for reference (two worker
+   processes and the parent on a 2-core machine share its cores); and 20
+   descend fits each started right
    after a scikit-learn fit on 50,000 rows (OpenBLAS's threads, which
    busy-wait after a call, then share the cores).  Measured first, before
    anything else in the run has started BLAS threads.
@@ -122,12 +126,27 @@ def stalls(fits):
         times.append(time.perf_counter() - t0)
     reference = np.array(times)
     split = [(np.arange(len(y)), np.arange(min(len(y), 2000)))]
-    search = GridSearchCV(descend.LogisticRegression(), {"alpha": [ALPHA] * fits},
-                          cv=split, n_jobs=2, refit=False)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        search.fit(X, y)
-    out["GridSearchCV(n_jobs=2)"] = np.asarray(search.cv_results_["mean_fit_time"])
+
+    def search(estimator, grid, new_workers):
+        """The fit times of one GridSearchCV(n_jobs=2) of identical fits;
+        ``new_workers``: in worker processes started for it (their first
+        fit pays the process's one-time costs), else in the ones the last
+        search left running (joblib reuses them)."""
+        if new_workers:
+            from joblib.externals.loky import get_reusable_executor
+            get_reusable_executor().shutdown(wait=True)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            result = GridSearchCV(estimator, grid, cv=split, n_jobs=2, refit=False).fit(X, y)
+        return np.asarray(result.cv_results_["mean_fit_time"])
+
+    ours = (descend.LogisticRegression(), {"alpha": [ALPHA] * fits})
+    theirs = (_sklearn(len(y)), {"C": [1.0 / (ALPHA * len(y))] * fits})
+    new_d = search(*ours, new_workers=True)
+    out["GridSearchCV(n_jobs=2)"] = search(*ours, new_workers=False)
+    out["GridSearchCV(n_jobs=2), in new worker processes"] = new_d
+    new_s = search(*theirs, new_workers=True)
+    ref_search = search(*theirs, new_workers=False)
     # each fit right after scikit-learn's on 50,000 rows (BLAS, 2 threads):
     # OpenBLAS's threads busy-wait after a call, sharing the cores
     Xb, yb, _ = make_data(50000, P, seed=4)
@@ -139,6 +158,8 @@ def stalls(fits):
         times.append(time.perf_counter() - t0)
     out["each right after a BLAS-heavy scikit-learn fit"] = np.array(times)
     out["scikit-learn's LogisticRegression, in a row (reference)"] = reference
+    out["scikit-learn's, GridSearchCV(n_jobs=2) (reference)"] = ref_search
+    out["scikit-learn's, GridSearchCV(n_jobs=2), in new worker processes (reference)"] = new_s
     for name, t in out.items():
         print(f"  {name}: median {fmt_time(np.median(t))}, max {fmt_time(t.max())} "
               f"({t.max() / np.median(t):.2f}x), over 1.5x median: "

@@ -361,3 +361,37 @@ def test_the_factorisation_says_when_a_matrix_is_not_positive_definite():
     S = np.array([[1.0, 1.0], [1.0, 1.0]])
     step = _newton._solve(S, np.array([1.0, 1.0]))
     np.testing.assert_allclose(S @ step, [1.0, 1.0], rtol=1e-6)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("p, intercept", [(1, False), (4, True), (20, True), (33, False)])
+@pytest.mark.parametrize("pick", ["all", "stride", "index"])
+def test_curvature_gram_is_the_weighted_gram_of_the_design_rows(dtype, p, intercept, pick):
+    """The Hessian's kernel against NumPy: sum_r sw loss''(x_r . z) x_r x_r'
+    over the picked rows, x_r = [(X_r - mu) * inv_sigma, 1], any d (its 8-row
+    groups leave a remainder), one or several chunks."""
+    rng = np.random.default_rng(p)
+    n = 1003
+    X = (rng.standard_normal((n, p)) * 3 + 1).astype(dtype)
+    sw = rng.uniform(0.1, 2.0, n).astype(dtype)
+    mu, inv_sigma = rng.standard_normal(p), rng.uniform(0.5, 2.0, p)
+    d = p + intercept
+    z = rng.standard_normal(d) * 0.3
+    picked = {"all": np.arange(n), "stride": np.arange(0, n, 3),
+              "index": np.sort(rng.choice(n, 400, replace=False))}[pick]
+    rows = picked if pick == "index" else np.empty(0, dtype=np.int64)
+    stride = 3 if pick == "stride" else 1
+    D = (X[picked].astype(np.float64) - mu) * inv_sigma
+    if intercept:
+        D = np.hstack([D, np.ones((len(picked), 1))])
+    s = expit(D @ z)
+    weights = sw[picked].astype(np.float64) * s * (1 - s)
+    expected = (D * weights[:, None]).T @ D
+    log = _codes.LOSS_NAMES.index("log")
+    for chunks in (1, 3):
+        out = np.empty((d, d))
+        work = np.empty((chunks, d * d + kernels.GRAM_ROWS * (d + 1)))
+        kernels.curvature_gram(X, rows, len(picked), stride, sw, mu, inv_sigma, intercept, z,
+                               log, out, work, 2)
+        np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
+        np.testing.assert_array_equal(out, out.T)

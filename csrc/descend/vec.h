@@ -77,6 +77,28 @@ descend_prefetch_row_##SUFFIX(const T *X, const T *y, const T *sw,            \
 DESCEND_DEFINE_VEC(f32, float)
 DESCEND_DEFINE_VEC(f64, double)
 
+/* The upper triangle of acc (d x d, row-major) += sum_g w[g] x_g x_g' over
+ * the 8 rows x_g = x + g * d (the curvature Gram matrix, 8 rows at a time).
+ * restrict (acc and the rows never overlap) lets the compiler vectorise
+ * the inner loop without run-time alias checks between its nine arrays;
+ * the sum's order is fixed (results reproducible run to run). */
+static inline void descend_gram_group8(double *restrict acc, const double *restrict x,
+                                       const double *restrict w, ptrdiff_t d)
+{
+    const double *x0 = x, *x1 = x + d, *x2 = x + 2 * d, *x3 = x + 3 * d;
+    const double *x4 = x + 4 * d, *x5 = x + 5 * d, *x6 = x + 6 * d, *x7 = x + 7 * d;
+    ptrdiff_t j, k;
+    for (j = 0; j < d; j++) {
+        double a0 = w[0] * x0[j], a1 = w[1] * x1[j], a2 = w[2] * x2[j], a3 = w[3] * x3[j];
+        double a4 = w[4] * x4[j], a5 = w[5] * x5[j], a6 = w[6] * x6[j], a7 = w[7] * x7[j];
+        double *restrict row = acc + j * d;
+        _Pragma("omp simd")
+        for (k = j; k < d; k++)
+            row[k] += ((a0 * x0[k] + a1 * x1[k]) + (a2 * x2[k] + a3 * x3[k]))
+                      + ((a4 * x4[k] + a5 * x5[k]) + (a6 * x6[k] + a7 * x7[k]));
+    }
+}
+
 /* sum_j x[j] * w[j] of float32 values and float64 coefficients (the
  * certificate pass), accumulated like descend_dot_* */
 static inline double descend_dot_f32_f64(const float *x, const double *w, ptrdiff_t n)

@@ -165,31 +165,34 @@ class Objective:
             return self._evaluate(z)
 
     def _evaluate(self, z):
-        Wr, br = self.to_raw(z)
-        if not self.fit_intercept:
-            br = np.zeros_like(br)
+        k, p = self.k, self.p
+        mu, inv_sigma = self.std.mu, self.std.inv_sigma
+        u = z[:k * p].reshape(k, p)
+        Wr = u * inv_sigma  # the raw model (Scaling.to_raw)
+        br = z[k * p:] - Wr @ mu if self.fit_intercept else np.zeros(k)
         sums = self._sums(Wr, br)
         self.passes += 1
         S = self.sw_sum
-        mu, inv_sigma = self.std.mu, self.std.inv_sigma
-        u, c = self.split(z)
         # gradient in z from the raw gradient: d/du = (G - g_b mu) / sigma
         G_raw = sums.G.sum(axis=0) / S
-        gb = sums.R.sum(axis=0) / S if self.fit_intercept else np.zeros(self.k)
-        gu = (G_raw - np.outer(gb, mu)) * inv_sigma
+        gb = sums.R.sum(axis=0) / S if self.fit_intercept else np.zeros(k)
         Wp = u * self.q
-        gu = gu + self.l2 * Wp * self.q
-        grad = np.concatenate([gu.ravel(), gb])
+        penalty_grad = self.l2 * Wp
+        grad = np.empty(k * p + k)
+        grad[:k * p] = ((G_raw - gb[:, None] * mu) * inv_sigma + penalty_grad * self.q).ravel()
+        grad[k * p:] = gb
         smooth = sums.loss / S + 0.5 * self.l2 * float((Wp * Wp).sum())
         # the certificate, in the problem's coefficients
         if self.settings.scale_features:
             Gp = (sums.G - sums.R[:, :, None] * mu) * inv_sigma
+            problem_grad = (Gp.sum(axis=0) / S + penalty_grad).ravel()
         else:
             Gp = sums.G
+            problem_grad = (G_raw + penalty_grad).ravel()
         cert = certify(sums, S, Wp, Gp, sums.R, self.l1, self.l2, self.fit_intercept)
-        problem_grad = np.concatenate([(Gp.sum(axis=0) / S + self.l2 * Wp).ravel(), gb])
+        grad_norm = float(np.sqrt(np.vdot(problem_grad, problem_grad) + np.vdot(gb, gb)))
         return Point(z=z, smooth=smooth, grad=grad, objective=cert.objective,
-                     certificate=cert, grad_norm=float(np.linalg.norm(problem_grad)))
+                     certificate=cert, grad_norm=grad_norm)
 
     def l1_term(self, z):
         return float(self.l1_weights @ np.abs(z)) if self.l1 > 0 else 0.0

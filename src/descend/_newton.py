@@ -173,6 +173,7 @@ class Curvature:
         penalty = np.zeros(d)
         penalty[:obj.p] = obj.l2 * obj.q ** 2
         self.penalty = penalty
+        self.penalised = bool(np.any(penalty > 0))
         self.d, self.p = d, obj.p
         self.tol = obj.settings.tol
         n_chunks = int(min(MAX_CHUNKS, max(1, self.n // GRAM_CHUNK_ROWS)))
@@ -249,7 +250,7 @@ class Curvature:
         """The point with the tighter of its duality gap and the curvature
         bound (when the latter can certify tol)."""
         if self.tol is None or not (np.isfinite(point.objective) and point.finite) \
-                or not np.any(self.penalty > 0) or self.certified(point):
+                or not self.penalised or self.certified(point):
             return point
         cert = point.certificate
         bound = self.bound(point.grad[:self.d], A, point.objective)

@@ -44,6 +44,7 @@ cdef extern from "descend/vec.h" nogil:
     double descend_dot_f32(const float *x, const float *w, Py_ssize_t n)
     double descend_dot_f64(const double *x, const double *w, Py_ssize_t n)
     double descend_dot_f32_f64(const float *x, const double *w, Py_ssize_t n)
+    void descend_gram_group8(double *acc, const double *x, const double *w, Py_ssize_t d)
     void descend_acc_f32(double *g, double a, const float *x, Py_ssize_t n)
     void descend_acc_f64(double *g, double a, const double *x, Py_ssize_t n)
     void descend_step_f32(float *w, double e, double d, const float *x, Py_ssize_t n)

@@ -83,7 +83,7 @@ cdef enum:
     MODE_SGD = 2
     MODE_BATCH = 3
     MODE_SAGA = 4
-    GRAM_GROUP = 8  # rows curvature_gram adds at a time (unrolled below)
+    GRAM_GROUP = 8  # rows curvature_gram adds at a time (descend_gram_group8)
     QUAD_GROUP = 4  # rows max_row_quadratic reads at a time (unrolled below)
 
 
@@ -459,15 +459,6 @@ def curvature_gram(const floating[:, ::1] X, const int64_t[::1] rows, Py_ssize_t
     cdef double *acc
     cdef double *buf
     cdef double *wgt
-    cdef double a0, a1, a2, a3, a4, a5, a6, a7
-    cdef const double *x0
-    cdef const double *x1
-    cdef const double *x2
-    cdef const double *x3
-    cdef const double *x4
-    cdef const double *x5
-    cdef const double *x6
-    cdef const double *x7
     with nogil:
         for c in prange(n_chunks, schedule='dynamic',
                         num_threads=_team(n_threads, n_chunks)):
@@ -485,27 +476,7 @@ def curvature_gram(const floating[:, ::1] X, const int64_t[::1] rows, Py_ssize_t
                                    &inv_sigma[0], intercept, d, buf + g * d)
                     wgt[g] = 0.0 if i < 0 else sw[i] * descend_loss_curvature(
                         loss, descend_dot_f64(buf + g * d, &z[0], d))
-                x0 = buf
-                x1 = buf + d
-                x2 = buf + 2 * d
-                x3 = buf + 3 * d
-                x4 = buf + 4 * d
-                x5 = buf + 5 * d
-                x6 = buf + 6 * d
-                x7 = buf + 7 * d
-                for j in range(d):
-                    a0 = wgt[0] * x0[j]
-                    a1 = wgt[1] * x1[j]
-                    a2 = wgt[2] * x2[j]
-                    a3 = wgt[3] * x3[j]
-                    a4 = wgt[4] * x4[j]
-                    a5 = wgt[5] * x5[j]
-                    a6 = wgt[6] * x6[j]
-                    a7 = wgt[7] * x7[j]
-                    for k in range(j, d):
-                        acc[j * d + k] += ((a0 * x0[k] + a1 * x1[k]) + (a2 * x2[k] + a3 * x3[k])
-                                           + ((a4 * x4[k] + a5 * x5[k])
-                                              + (a6 * x6[k] + a7 * x7[k])))
+                descend_gram_group8(acc, buf, wgt, d)
                 r = r + GRAM_GROUP
         for j in range(d):
             for k in range(j, d):
