@@ -31,12 +31,15 @@ Xs.sum_duplicates()
 # ill-conditioned (condition number 1e5): full-batch fits run for seconds
 Q, _ = np.linalg.qr(rng.standard_normal((p, p)))
 Xc = Xd @ (Q * np.logspace(0, -5, p)) @ Q.T
-DATA = {"dense": Xd, "csr": Xs, "dense-ill": Xc, "csr-ill": sp.csr_matrix(Xc)}
+# (4,000 x 100: small enough that a full-batch fit runs on the main thread,
+# under a handler that raises the stop flag, without the worker: _interrupt.py)
+DATA = {"dense": Xd, "csr": Xs, "dense-ill": Xc, "csr-ill": sp.csr_matrix(Xc),
+        "dense-ill-small": Xc[:4000].copy()}
 signal_at = float(sys.argv[2])
 
 def target(X, kind):
     z = np.asarray(X[:, :3].sum(axis=1)).ravel()
-    z = z / z.std() + 0.3 * rng.standard_normal(n)
+    z = z / z.std() + 0.3 * rng.standard_normal(len(z))
     if kind == "binary":
         return (z > 0).astype(int)
     if kind == "multi":
@@ -121,6 +124,11 @@ CASES = [
      {"optimizer": "agd", "tol": 1e-15, "alpha": 1e-12}),
     ("LogisticRegression", "dense", "binary",
      {"optimizer": "sgd", "batch_size": 1, "tol": 1e-15, "alpha": 1e-12}),
+    # small full batches: fits on the main thread (no hand-off to the worker)
+    ("LogisticRegression", "dense-ill-small", "binary",
+     {"optimizer": "agd", "tol": 1e-15, "alpha": 1e-12}),
+    ("SGDRegressor", "dense-ill-small", "regression",
+     {"batch_size": None, "tol": None, "learning_rate": "line_search"}),
 ]
 
 

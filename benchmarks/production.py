@@ -18,10 +18,12 @@ scikit-learn, in one run (issue #14: production path).
    slowest against the median; the same 20 fits as the candidates of one
    ``GridSearchCV(n_jobs=2)`` (one split, so each candidate is one fit,
    timed by scikit-learn in its worker), in the worker processes a first
-   such search started, and, separately, that first search (each worker's
-   first fit pays the process's one-time costs: imports, thread start-up);
-   scikit-learn's default fit the same ways, for reference (two worker
-   processes and the parent on a 2-core machine share its cores); and 20
+   such search started (one search, then five alternating with
+   scikit-learn's, all 100 fits against their median), and, separately,
+   that first search (each worker's first fit pays the process's one-time
+   costs: imports, thread start-up); scikit-learn's default fit the same
+   ways, for reference (two worker processes and the parent on a 2-core
+   machine share its cores); and 20
    descend fits each started right
    after a scikit-learn fit on 50,000 rows (OpenBLAS's threads, which
    busy-wait after a call, then share the cores).  Measured first, before
@@ -55,6 +57,7 @@ MARK_END = "<!-- production:end -->"
 ALPHA = 1e-4
 P = 20
 IDLE = 0.3  # seconds of rest before each timed small fit
+SEARCHES = 5  # GridSearchCV(n_jobs=2) runs of each library in the stall test
 
 
 def _sklearn(n, **params):
@@ -143,10 +146,18 @@ def stalls(fits):
     ours = (descend.LogisticRegression(), {"alpha": [ALPHA] * fits})
     theirs = (_sklearn(len(y)), {"C": [1.0 / (ALPHA * len(y))] * fits})
     new_d = search(*ours, new_workers=True)
-    out["GridSearchCV(n_jobs=2)"] = search(*ours, new_workers=False)
-    out["GridSearchCV(n_jobs=2), in new worker processes"] = new_d
     new_s = search(*theirs, new_workers=True)
-    ref_search = search(*theirs, new_workers=False)
+    # then SEARCHES searches of each in the running workers, alternating
+    # (one search's fits are a sample of the machine's state then)
+    ours_warm, theirs_warm = [], []
+    for _ in range(SEARCHES):
+        ours_warm.append(search(*ours, new_workers=False))
+        theirs_warm.append(search(*theirs, new_workers=False))
+    out["GridSearchCV(n_jobs=2)"] = ours_warm[0]
+    out[f"GridSearchCV(n_jobs=2), {SEARCHES} searches"] = np.concatenate(ours_warm)
+    out["GridSearchCV(n_jobs=2), in new worker processes"] = new_d
+    ref_search = theirs_warm[0]
+    ref_searches = np.concatenate(theirs_warm)
     # each fit right after scikit-learn's on 50,000 rows (BLAS, 2 threads):
     # OpenBLAS's threads busy-wait after a call, sharing the cores
     Xb, yb, _ = make_data(50000, P, seed=4)
@@ -159,6 +170,8 @@ def stalls(fits):
     out["each right after a BLAS-heavy scikit-learn fit"] = np.array(times)
     out["scikit-learn's LogisticRegression, in a row (reference)"] = reference
     out["scikit-learn's, GridSearchCV(n_jobs=2) (reference)"] = ref_search
+    out[f"scikit-learn's, GridSearchCV(n_jobs=2), {SEARCHES} searches (reference)"] = \
+        ref_searches
     out["scikit-learn's, GridSearchCV(n_jobs=2), in new worker processes (reference)"] = new_s
     for name, t in out.items():
         print(f"  {name}: median {fmt_time(np.median(t))}, max {fmt_time(t.max())} "

@@ -43,3 +43,75 @@ def test_ctrl_c_is_prompt_and_keeps_the_finished_epochs(outcomes, i):
     assert out["cpu_after"] < 0.05, out
     if "n_iter_after_partial" in out:  # partial_fit continues the interrupted fit
         assert out["n_iter_after_partial"] == out["n_iter"] + 1, out
+
+
+# --------------------------------------------------------------------------
+# small full batches run on the main thread, under a SIGINT handler that
+# raises the stop flag (_interrupt.py): in this process
+# --------------------------------------------------------------------------
+
+def _small_problem():
+    import numpy as np
+    rng = np.random.default_rng(0)
+    X = rng.standard_normal((500, 8))
+    return X, (X[:, 0] + 0.5 * rng.standard_normal(500) > 0).astype(int)
+
+
+def test_a_short_fit_leaves_the_sigint_handler_as_it_found_it():
+    import signal
+
+    import descend
+    X, y = _small_problem()
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    descend.LogisticRegression().fit(X, y)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    # a program's own handler is left in place (the fit hops to the worker)
+    calls = []
+    previous = signal.signal(signal.SIGINT, lambda signum, frame: calls.append(signum))
+    try:
+        descend.LogisticRegression().fit(X, y)
+        assert signal.getsignal(signal.SIGINT) is not signal.default_int_handler
+    finally:
+        signal.signal(signal.SIGINT, previous)
+    assert calls == []
+
+
+def test_ctrl_c_during_a_short_fit_stops_it_at_a_consistent_point():
+    import os
+    import signal
+
+    import numpy as np
+
+    import descend
+    X, y = _small_problem()
+
+    def ctrl_c_at_the_third(record):
+        if record["epoch"] == 3:
+            os.kill(os.getpid(), signal.SIGINT)
+        return False
+
+    model = descend.LogisticRegression(optimizer="agd", tol=1e-15, max_iter=10_000,
+                                       callback=ctrl_c_at_the_third)
+    with pytest.raises(KeyboardInterrupt):
+        model.fit(X, y)
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler
+    assert model.history_.stop_reason == "interrupted"
+    assert model.n_iter_ == len(model.history_) == model.history_["epoch"][-1] >= 3
+    assert np.all(np.isfinite(model.coef_)) and len(model.predict(X[:5])) == 5
+
+
+def test_ctrl_c_as_a_short_call_finishes_is_not_lost():
+    import os
+    import signal
+
+    from descend import _interrupt
+    flag = _interrupt.new_flag()
+
+    def finishes_as_the_signal_comes():
+        os.kill(os.getpid(), signal.SIGINT)
+        return 42
+
+    with pytest.raises(KeyboardInterrupt) as caught:
+        _interrupt.run(finishes_as_the_signal_comes, flag, short=True)
+    assert caught.value.outcome == 42 and flag[0] == 1
+    assert signal.getsignal(signal.SIGINT) is signal.default_int_handler

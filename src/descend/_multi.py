@@ -63,7 +63,7 @@ def solve_all(problems, settings, fits=None, coef=None, intercept=None, epochs=N
         with _thread_share(settings) as shared:
             results, new_fits = _interrupt.run(
                 lambda: _solve_problems(problems, shared, flag, fits, coef, intercept,
-                                        epochs, split), flag)
+                                        epochs, split), flag, short=_short_calls(problems, settings))
     except KeyboardInterrupt as exc:
         if hasattr(exc, "outcome"):  # every problem had finished as Ctrl-C came
             exc.results, exc.fits = exc.outcome
@@ -74,6 +74,17 @@ def solve_all(problems, settings, fits=None, coef=None, intercept=None, epochs=N
     _solver.warn_outcome(problems, [r.history for r in results], combined_history(results),
                          settings, epochs, stacklevel=6)
     return results, new_fits
+
+
+def _short_calls(problems, settings):
+    """Every kernel call of the fit is one pass over a small X (a full batch
+    driven from Python, at most _interrupt.SHORT_CALL_WORK entries in all;
+    the epoch kernels run blocks of epochs a call): Ctrl-C needs no worker
+    thread (_interrupt.py)."""
+    if settings.batch_size is not None or _solver.full_batch_method(settings, True) is None:
+        return False
+    work = sum(_solver.epoch_work(p.X, p.n_outputs) for p in problems)
+    return work <= _interrupt.SHORT_CALL_WORK
 
 
 def _solve_problems(problems, settings, flag, fits, coef, intercept, epochs, split):

@@ -83,7 +83,7 @@ def kernel_config(problem, settings, rows, val_rows, sw_sum, eta0, n_chunks, ful
         rows_identity=full_batch and len(rows) == problem.X.shape[0],
         batch_size=0 if full_batch else settings.batch_size,
         shuffle=settings.shuffle and not full_batch, sw_sum=sw_sum,
-        n_threads=threads_for(settings.n_threads, _epoch_work(problem.X, problem.n_outputs))
+        n_threads=threads_for(settings.n_threads, epoch_work(problem.X, problem.n_outputs))
         if full_batch else settings.n_threads,
         hogwild=settings.n_threads if csr and not full_batch else 1,
         n_chunks=n_chunks, fused=FUSED_PATHS,
@@ -135,7 +135,7 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
         fit = FitState(X, sw, settings, coef, intercept, rows, zero_model_objective(problem))
     fit.stop = stop if stop is not None else _interrupt.new_flag()
     full_batch = settings.batch_size is None or settings.batch_size >= len(rows)
-    method = _full_batch_method(settings, full_batch, problem, len(rows))
+    method = full_batch_method(settings, full_batch, problem, len(rows))
     if method in FULL_BATCH_METHODS:
         fit.eta0 = 1.0  # the unit step the line search starts from
     elif fit.eta0 is None:
@@ -204,7 +204,7 @@ def solve(problem, settings, fit=None, coef=None, intercept=None, epochs=None,
     return result, fit
 
 
-def _full_batch_method(settings, full_batch, problem=None, n_rows=None):
+def full_batch_method(settings, full_batch, problem=None, n_rows=None):
     """The Python-driven full-batch method of these settings, if any
     (optimizer="auto": Newton where it applies and pays, else L-BFGS;
     without a ``problem``, the method before that choice)."""
@@ -242,7 +242,7 @@ def _check_representable(W, b, dtype):
             f"as float64, or rescale X (e.g. sklearn.preprocessing.StandardScaler).")
 
 
-def _epoch_work(X, k):
+def epoch_work(X, k):
     """Multiply-adds of one pass over X for k outputs."""
     return (X.nnz if sp.issparse(X) else X.shape[0] * X.shape[1]) * k
 
@@ -259,7 +259,7 @@ def _run_epochs(problem, settings, fit, rows, val_rows, cfg, max_epochs, recorde
     saga with eta0="auto" adapts its step there (_StepControl;
     ``reconfigure(eta0)`` gives the kernel configuration of another step).
     Returns (status, stop reason, certified)."""
-    work_per_epoch = _epoch_work(problem.X, problem.n_outputs)
+    work_per_epoch = epoch_work(problem.X, problem.n_outputs)
     block = 1 if settings.callback is not None else int(
         np.clip(FIRST_BLOCK_WORK // max(1, work_per_epoch), 1, MAX_BLOCK))
     gap_rule = settings.stopping == "gap" and settings.tol is not None

@@ -360,7 +360,7 @@ def _client():
 def _check_local(settings, name):
     """Local SGD averages the iterates of step rules, not of methods that
     search their own steps over exact passes."""
-    method = _solver._full_batch_method(settings, settings.batch_size is None)
+    method = _solver.full_batch_method(settings, settings.batch_size is None)
     if method is not None:
         raise ValueError(
             f"mode='local_sgd' runs epochs of a step rule on each chunk and averages "
