@@ -395,3 +395,14 @@ def test_curvature_gram_is_the_weighted_gram_of_the_design_rows(dtype, p, interc
                                log, out, work, 2)
         np.testing.assert_allclose(out, expected, rtol=1e-10, atol=1e-12 * np.abs(expected).max())
         np.testing.assert_array_equal(out, out.T)
+
+
+@pytest.mark.parametrize("n", [1500, 2500, 4000, 6000, 30_000])
+def test_auto_is_newton_for_small_dense_problems_of_every_size(n):
+    """Between "every row" and the sub-sampled Hessian's share of the
+    rows, the floor of MIN_HESSIAN_ROWS rows keeps "auto" on Newton."""
+    X, y = problem(1, n, 20)
+    auto = descend.LogisticRegression().fit(X, y)
+    newton = descend.LogisticRegression(optimizer="newton").fit(X, y)
+    np.testing.assert_array_equal(auto.coef_, newton.coef_)
+    assert auto.converged_ and auto.n_iter_ <= 8

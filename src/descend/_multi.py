@@ -63,7 +63,8 @@ def solve_all(problems, settings, fits=None, coef=None, intercept=None, epochs=N
         with _thread_share(settings) as shared:
             results, new_fits = _interrupt.run(
                 lambda: _solve_problems(problems, shared, flag, fits, coef, intercept,
-                                        epochs, split), flag, short=_short_calls(problems, settings))
+                                        epochs, split),
+                flag, short=_short_calls(problems, settings))
     except KeyboardInterrupt as exc:
         if hasattr(exc, "outcome"):  # every problem had finished as Ctrl-C came
             exc.results, exc.fits = exc.outcome

@@ -140,7 +140,8 @@ def preferred(X, n_rows, loss, n_outputs, settings):
         return False
     d = coefficients(X.shape[1], settings.fit_intercept)
     m = hessian_rows(n_rows, d)
-    return m == n_rows or m * d <= AUTO_HESSIAN_PER_ROW * n_rows
+    # (the floor of MIN_HESSIAN_ROWS rows costs ~0.1 ms at d = 21, whatever n)
+    return m == n_rows or m <= MIN_HESSIAN_ROWS or m * d <= AUTO_HESSIAN_PER_ROW * n_rows
 
 
 class Curvature:

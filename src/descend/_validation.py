@@ -129,9 +129,12 @@ N_JOBS = _NJobs()
 
 
 #: parameter sets that passed check_parameters, by class (each value with
-#: its type: 1, 1.0 and True are equal keys but not equally valid)
+#: its type: 1, 1.0 and True are equal keys but not equally valid); only
+#: sets of plain scalars are kept (a callback or a RandomState would be
+#: kept alive by the cache)
 _passed = {}
 _PASSED_MAX = 256
+_SCALARS = (type(None), bool, int, float, str, np.generic)
 
 
 def check_parameters(estimator):
@@ -142,12 +145,14 @@ def check_parameters(estimator):
     # (the attributes themselves: get_params reads the class's signature
     # with inspect on every call, a fixed cost of every fit)
     values = [getattr(estimator, param) for param in constraints]
-    try:
-        key = (type(estimator), tuple((type(v), v) for v in values))
-        if key in _passed:
-            return
-    except TypeError:  # an unhashable value (a dict of class weights, ...)
-        key = None
+    key = None
+    if all(isinstance(v, _SCALARS) for v in values):
+        try:
+            key = (type(estimator), tuple((type(v), v) for v in values))
+            if key in _passed:
+                return
+        except TypeError:  # (an unhashable NumPy scalar)
+            key = None
     _check_each(estimator, constraints, values)
     if key is not None:
         if len(_passed) >= _PASSED_MAX:
