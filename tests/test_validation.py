@@ -253,7 +253,9 @@ def test_explicit_zeros_do_not_change_lazy_per_sample_updates(optimizer):
 
 @pytest.mark.parametrize("Estimator", ESTIMATORS)
 def test_plain_arrays_record_what_scikit_learn_records(Estimator):
-    pd = pytest.importorskip("pandas")
+    pd = pytest.importorskip(
+        "pandas", reason="pandas is a test extra (installed in CI); the feature-name "
+        "checks need a DataFrame")
     frame = pd.DataFrame(X_OK, columns=["a", "b", "c"])
     model = Estimator().fit(frame, Y_OK)
     assert list(model.feature_names_in_) == ["a", "b", "c"]

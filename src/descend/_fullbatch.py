@@ -168,8 +168,9 @@ class Objective:
         k, p = self.k, self.p
         mu, inv_sigma = self.std.mu, self.std.inv_sigma
         u = z[:k * p].reshape(k, p)
-        Wr = u * inv_sigma  # the raw model (Scaling.to_raw)
-        br = z[k * p:] - Wr @ mu if self.fit_intercept else np.zeros(k)
+        Wr, br = self.std.to_raw(u, z[k * p:])
+        if not self.fit_intercept:
+            br = np.zeros(k)
         sums = self._sums(Wr, br)
         self.passes += 1
         S = self.sw_sum

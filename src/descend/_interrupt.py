@@ -123,7 +123,12 @@ def run(call, flag, short=False):
     if job.error is not None:
         error, job.error = job.error, None
         raise error
-    outcome = job.result
+    return _delivered(job.result, interrupted)
+
+
+def _delivered(outcome, interrupted):
+    """``outcome``, or, when Ctrl-C came as the call finished, a
+    KeyboardInterrupt carrying it as ``.outcome`` (the interrupt is not lost)."""
     if interrupted:
         exc = KeyboardInterrupt()
         exc.outcome = outcome
@@ -144,11 +149,7 @@ def _run_here(call, flag):
         outcome = call()  # raises KeyboardInterrupt itself when it sees the flag
     finally:
         signal.signal(signal.SIGINT, previous)
-    if interrupted:
-        exc = KeyboardInterrupt()
-        exc.outcome = outcome
-        raise exc
-    return outcome
+    return _delivered(outcome, bool(interrupted))
 
 
 def raise_if_stopped(flag):
