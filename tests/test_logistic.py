@@ -122,3 +122,60 @@ def test_stable_loss_for_huge_margins():
     objective = model.history_["objective"]
     assert np.all(np.isfinite(objective)) and np.all(np.isfinite(model.coef_))
     assert objective[-1] < 1e-6
+
+
+def _accuracy_cases(breast_cancer, digits):
+    """(model, X, y, sample_weight) for the score tests: every label type
+    the fast path takes, and the ones it passes on to scikit-learn."""
+    Xb, yb = breast_cancer
+    Xd, yd = digits
+    rng = np.random.default_rng(0)
+    binary = LogisticRegression(alpha=1e-2).fit(Xb, yb)
+    multi = LogisticRegression(alpha=1e-2).fit(Xd, yd)
+    floats = LogisticRegression(alpha=1e-2).fit(Xb, yb.astype(float))
+    text = LogisticRegression(alpha=1e-2).fit(Xb, np.where(yb == 1, "yes", "no"))
+    return [
+        (binary, Xb, yb, None),                                  # int64
+        (binary, Xb, yb.astype(np.int8), None),                  # small ints
+        (binary, Xb, yb.astype(bool), None),                     # booleans
+        (floats, Xb, yb.astype(float), None),                    # whole floats
+        (binary, Xb, yb, rng.random(len(yb))),                   # weights: scikit-learn
+        (binary, Xb, list(yb), None),                            # a list: scikit-learn
+        (multi, Xd, yd, None),                                   # 10 classes
+        (multi, Xd, (yd + 3) % 10, None),                        # shuffled labels
+        (binary, Xb, np.full(len(yb), 7), None),                 # labels not among classes_
+        (text, Xb, np.where(yb == 1, "yes", "no"), None),        # strings: scikit-learn
+    ]
+
+
+def test_score_equals_accuracy_score(breast_cancer, digits):
+    """score() is accuracy_score of predict(), to the last bit, for every
+    label type (the fast path for plain labels and scikit-learn's path)."""
+    from sklearn.metrics import accuracy_score
+
+    for model, X, y, w in _accuracy_cases(breast_cancer, digits):
+        expected = accuracy_score(y, model.predict(X), sample_weight=w)
+        got = model.score(X, y, sample_weight=w)
+        assert type(got) is float
+        assert got == expected, (type(y), getattr(y, "dtype", None))
+
+
+@pytest.mark.parametrize("bad", ["nan", "fraction", "length", "continuous"])
+def test_score_rejects_what_accuracy_score_rejects(breast_cancer, bad):
+    """Labels accuracy_score refuses (NaN, continuous values, a wrong
+    length) raise the same error from score()."""
+    from sklearn.metrics import accuracy_score
+
+    X, y = breast_cancer
+    model = LogisticRegression(alpha=1e-2).fit(X, y)
+    labels = {"nan": np.where(np.arange(len(y)) == 3, np.nan, y.astype(float)),
+              "fraction": y + 0.5,
+              "length": y[:-1],
+              "continuous": np.linspace(0, 1, len(y))}[bad]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # scikit-learn's own cast of NaN
+        with pytest.raises(ValueError) as theirs:
+            accuracy_score(labels, model.predict(X))
+        with pytest.raises(ValueError) as ours:
+            model.score(X, labels)
+    assert str(ours.value) == str(theirs.value)

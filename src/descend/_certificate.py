@@ -145,16 +145,18 @@ def certify(sums, sw_sum, W, G, R, l1, l2, fit_intercept):
     """The Certificate at problem-space coefficients W (K, p), given the
     pass's sums with their gradient parts G (m, K, p) and R (m, K) mapped
     to the problem space (the caller maps scale_features)."""
-    penalty = l1 * np.abs(W).sum() + 0.5 * l2 * float((W * W).sum())
+    penalty = 0.5 * l2 * float(np.vdot(W, W))
+    if l1 > 0.0:
+        penalty += l1 * float(np.abs(W).sum())
     objective = sums.loss / sw_sum + penalty
     u = intercept_scalings(R) if fit_intercept else np.ones(len(R))
     if u is None or (l1 == 0.0 and l2 == 0.0):
         return Certificate(objective, -np.inf, np.inf, np.inf)
-    v = (u @ G.reshape(len(u), -1)).reshape(G.shape[1:]) / sw_sum
+    v = (u @ G.reshape(len(u), -1)) / sw_sum
     conjugate = float(u @ (sums.T - sums.L)) / sw_sum   # an upper bound
     if l2 > 0.0:
-        excess = np.maximum(np.abs(v) - l1, 0.0)
-        dual = -conjugate - float((excess * excess).sum()) / (2.0 * l2)
+        excess = np.maximum(np.abs(v) - l1, 0.0) if l1 > 0.0 else v
+        dual = -conjugate - float(np.vdot(excess, excess)) / (2.0 * l2)
     else:
         top = float(np.abs(v).max()) if v.size else 0.0
         scale = 1.0 if top <= l1 else l1 / top
