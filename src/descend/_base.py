@@ -379,11 +379,11 @@ class LinearClassifierMixin(LinearModelMixin):
 
 def _plain_labels(y, model):
     """y is labels whose accuracy needs no target-type check: a 1-D NumPy
-    array of integers, booleans or whole finite floats (what
+    array (or memmap) of integers, booleans or whole finite floats (what
     ``type_of_target`` calls binary or multiclass), against numeric
     ``classes_``."""
     classes = getattr(model, "classes_", None)
-    if type(y) is not np.ndarray or y.ndim != 1 or classes is None \
+    if type(y) not in (np.ndarray, np.memmap) or y.ndim != 1 or classes is None \
             or classes.dtype.kind not in "biuf":
         return False
     if y.dtype.kind in "biu":
