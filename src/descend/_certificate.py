@@ -89,18 +89,19 @@ def pass_sums(X, y, sw, W, b, loss, epsilon, n_threads, rows=None, work=None):
         work = np.empty((n_chunks, width))
     W = np.ascontiguousarray(W, dtype=np.float64)
     b = np.ascontiguousarray(b, dtype=np.float64)
-    entries = X.nnz * n_rows / max(1, X.shape[0]) if sp.issparse(X) else n_rows * p
+    sparse = sp.issparse(X)
+    entries = X.nnz * n_rows / max(1, X.shape[0]) if sparse else n_rows * p
     n_threads = threads_for(n_threads, entries * k)
     args = (y, sw, W, b, loss, float(epsilon), work, m, n_threads, rows)
-    if sp.issparse(X):
+    if sparse:
         kernels.evaluate_csr(X.data, X.indices, X.indptr, *args)
     else:
         kernels.evaluate_dense(X, *args)
-    row = work[0]
     blk = k * p + k
+    row = work[0, :m * blk + 2 * m].copy()  # (work is reused by the next pass)
     groups = row[:m * blk].reshape(m, blk)
-    return Sums(G=groups[:, :k * p].reshape(m, k, p).copy(), R=groups[:, k * p:].copy(),
-                T=row[m * blk:m * blk + m].copy(), L=row[m * blk + m:m * blk + 2 * m].copy()), work
+    return Sums(G=groups[:, :k * p].reshape(m, k, p), R=groups[:, k * p:],
+                T=row[m * blk:m * blk + m], L=row[m * blk + m:]), work
 
 
 @dataclass

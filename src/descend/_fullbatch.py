@@ -14,6 +14,7 @@ densified.
 """
 from __future__ import annotations
 
+import math
 import time
 from collections import deque
 from dataclasses import dataclass
@@ -74,8 +75,8 @@ class Point:
     @cached_property
     def finite(self):
         """The objective, the gradient and its norms are all finite."""
-        return bool(np.isfinite(self.objective) and np.isfinite(self.smooth)
-                    and np.isfinite(self.grad_norm) and np.isfinite(self.grad_norm_z))
+        return (math.isfinite(self.objective) and math.isfinite(self.smooth)
+                and math.isfinite(self.grad_norm) and math.isfinite(self.grad_norm_z))
 
     @cached_property
     def grad_norm_z(self):
@@ -387,7 +388,7 @@ def converged(obj, point, start_grad, tol):
     (no dual bound) the gradient fell to tol**2 times its norm at the
     start, ``start_grad``.  Never at a point, or from a start, whose
     objective or gradient is not finite (an overflow proves nothing)."""
-    if not (point.finite and np.isfinite(start_grad if start_grad is not None else 0.0)):
+    if not (point.finite and math.isfinite(start_grad if start_grad is not None else 0.0)):
         return False
     if obj.l1 > 0 or obj.l2 > 0:
         return point.certificate.relative <= tol

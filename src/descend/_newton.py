@@ -250,8 +250,8 @@ class Curvature:
     def certify(self, point, A):
         """The point with the tighter of its duality gap and the curvature
         bound (when the latter can certify tol)."""
-        if self.tol is None or not (np.isfinite(point.objective) and point.finite) \
-                or not self.penalised or self.certified(point):
+        if self.tol is None or not point.finite or not self.penalised \
+                or self.certified(point):
             return point
         cert = point.certificate
         bound = self.bound(point.grad[:self.d], A, point.objective)

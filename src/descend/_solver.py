@@ -490,6 +490,11 @@ def _run_kernel(problem, fit, val_rows, cfg, epochs_before, hist):
     return kernels.run_dense(X, *common)
 
 
+#: the kernels' record columns of the History's objective, grad_norm,
+#: learning_rate and updates
+_HISTORY_FROM_KERNEL = [H.H_OBJECTIVE, H.H_GRAD_NORM, H.H_ETA, H.H_UPDATES]
+
+
 class _Recorder:
     """The history of a fit as it grows: records, progress lines or bar,
     and the callback."""
@@ -514,10 +519,12 @@ class _Recorder:
         before = fit.n_epochs
         seconds = rows[:, H.H_SECONDS] + block_start if block_start else \
             np.full(m, self.elapsed())
-        table = np.column_stack([
-            np.arange(before + 1, before + m + 1), rows[:, H.H_OBJECTIVE],
-            rows[:, H.H_GRAD_NORM], rows[:, H.H_ETA], rows[:, H.H_UPDATES], seconds,
-            rows[:, H.H_VALIDATION], gaps])
+        table = np.empty((m, 8))  # the History's columns, in its order
+        table[:, 0] = np.arange(before + 1, before + m + 1)
+        table[:, 1:5] = rows[:, _HISTORY_FROM_KERNEL]
+        table[:, 5] = seconds
+        table[:, 6] = rows[:, H.H_VALIDATION]
+        table[:, 7] = gaps
         fit.history._append_block(table)
         fit.n_epochs += m
         if self.lines:
