@@ -14,6 +14,8 @@
 #define DESCEND_LOSS_H
 
 #include <math.h>
+#include <stddef.h>
+#include <stdint.h>
 #include "codes.h"
 
 /* The largest |dloss| a kernel lets through (scikit-learn's MAX_DLOSS). */
@@ -38,14 +40,70 @@ static inline double descend_loss_squared(double z, double y, double eps, double
  * so DESCEND_LOG_BLOCK = 32 of them stay below 2^32) and takes ONE log per
  * block instead of one log1p per row; the absolute error is at most one
  * ulp of 1 per row. */
+static inline double descend_log_loss_split_e(double z, double y, double e, double inv,
+                                              double *dloss, double *one_plus_e)
+{
+    *dloss = ((z >= 0.0) ? inv : e * inv) - y;
+    *one_plus_e = 1.0 + e;
+    return (z > 0.0 ? z : 0.0) - y * z;
+}
+
 static inline double descend_log_loss_split(double z, double y, double *dloss,
                                             double *one_plus_e)
 {
     double e = exp(-fabs(z));
-    double inv = 1.0 / (1.0 + e);
-    *dloss = ((z >= 0.0) ? inv : e * inv) - y;
-    *one_plus_e = 1.0 + e;
-    return (z > 0.0 ? z : 0.0) - y * z;
+    return descend_log_loss_split_e(z, y, e, 1.0 / (1.0 + e), dloss, one_plus_e);
+}
+
+/* exp(a) for a <= 0, within ~1 ulp of libm's (tests/test_engine.py), with
+ * no branch and no call, so that a loop over it vectorises: a = n ln2 + r,
+ * |r| <= ln2 / 2 (n rounded by the 1.5 * 2^52 shift, ln2 in two parts),
+ * exp(r) by its Taylor polynomial of degree 13 (truncation < 1e-17
+ * relative), times 2^n built in the exponent bits.  Below -708 (where
+ * exp leaves the normal range) it returns exp(-708) ~ 3.3e-308: the log
+ * loss adds 1 + e and e z / (1 + e), in which that is nothing.  NaN gives
+ * NaN. */
+static inline double descend_exp_nonpositive(double a)
+{
+    const double shift = 6755399441055744.0;  /* 1.5 * 2^52 */
+    const double ln2_hi = 6.93147180369123816490e-01, ln2_lo = 1.90821492927058770002e-10;
+    union { double d; uint64_t u; } t, scale;
+    double n, r, p;
+    a = a < -708.0 ? -708.0 : a;
+    t.d = a * 1.4426950408889634 + shift;
+    n = t.d - shift;
+    r = (a - n * ln2_hi) - n * ln2_lo;
+    p = 1.0 / 6227020800.0;                 /* 1/13! */
+    p = p * r + 1.0 / 479001600.0;
+    p = p * r + 1.0 / 39916800.0;
+    p = p * r + 1.0 / 3628800.0;
+    p = p * r + 1.0 / 362880.0;
+    p = p * r + 1.0 / 40320.0;
+    p = p * r + 1.0 / 5040.0;
+    p = p * r + 1.0 / 720.0;
+    p = p * r + 1.0 / 120.0;
+    p = p * r + 1.0 / 24.0;
+    p = p * r + 1.0 / 6.0;
+    p = p * r + 0.5;
+    p = p * r + 1.0;
+    p = p * r + 1.0;
+    scale.u = (t.u + 1023u) << 52;          /* 2^n: n + 1023 in the exponent field */
+    return p * scale.d;
+}
+
+/* For the rows of a block: e[i] = exp(-|z[i]|) and inv[i] = 1 / (1 + e[i]),
+ * the parts of the log loss that cost (descend_log_loss_split_e takes
+ * them), in one vectorised loop. */
+static inline void descend_log_loss_parts(const double *restrict z, double *restrict e,
+                                          double *restrict inv, ptrdiff_t n)
+{
+    ptrdiff_t i;
+    _Pragma("omp simd")
+    for (i = 0; i < n; i++) {
+        double v = descend_exp_nonpositive(-fabs(z[i]));
+        e[i] = v;
+        inv[i] = 1.0 / (1.0 + v);
+    }
 }
 
 /* log(1 + exp(z)) - y z, y in {0, 1} */

@@ -398,6 +398,14 @@ def loss_values(int loss, double epsilon, const double[::1] z,
             out[i] = descend_loss(loss, z[i], y[i], epsilon, &d)
 
 
+def log_loss_parts(const double[::1] z, double[::1] e, double[::1] inv):
+    """e[i] = exp(-|z[i]|), inv[i] = 1 / (1 + e[i]) as the log loss's
+    certificate pass computes them (loss.h's vectorised exp; for the tests
+    that hold it to libm's)."""
+    with nogil:
+        descend_log_loss_parts(&z[0], &e[0], &inv[0], z.shape[0])
+
+
 def loss_curvatures(int loss, const double[::1] z, const double[::1] sw,
                     double[::1] out):
     """out[i] = sw[i] * loss''(z[i]) (loss.h's descend_loss_curvature; NaN

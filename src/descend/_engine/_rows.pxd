@@ -28,6 +28,10 @@ cdef enum:
     CSR_ROW_AHEAD = 16
     CSR_WEIGHTS_AHEAD = 8
 
+# Rows of one block of the single-output certificate pass (_accumulate_groups).
+cdef enum:
+    CERT_BLOCK = 16
+
 
 cdef inline Py_ssize_t _row(const floating *data, const index_t *ind,
                             const index_t *indptr, Py_ssize_t p, Py_ssize_t i,
@@ -272,16 +276,20 @@ cdef inline void _accumulate_groups(const floating *data, const index_t *ind,
     cdef double *zs = L + m
     cdef double *z0 = zs + k
     cdef int grp
+    cdef Py_ssize_t ii0, jb, nb
+    cdef double zb[CERT_BLOCK]
+    cdef double eb[CERT_BLOCK]
+    cdef double ib[CERT_BLOCK]
     cdef LogBlock blocks[2]
     blocks[0].product = 1.0
     blocks[0].count = 0
     blocks[1].product = 1.0
     blocks[1].count = 0
-    for ii in range(start, end):
-        i = ii if rows == NULL else rows[ii]
-        nnz = _row(data, ind, indptr, p, i, &x, &ix)
-        wi = sw[i]
-        if loss == DESCEND_LOSS_MULTINOMIAL:
+    if loss == DESCEND_LOSS_MULTINOMIAL:
+        for ii in range(start, end):
+            i = ii if rows == NULL else rows[ii]
+            nnz = _row(data, ind, indptr, p, i, &x, &ix)
+            wi = sw[i]
             grp = <int>y[i]
             for c in range(k):
                 zs[c] = _rdot_d(x, ix, nnz, W + c * p) + b[c]
@@ -297,29 +305,46 @@ cdef inline void _accumulate_groups(const floating *data, const index_t *ind,
                 d = wi * zs[c]
                 _racc(g + off + c * p, d, x, ix, nnz)
                 g[off + k * p + c] += d
-            continue
-        z = _rdot_d(x, ix, nnz, W) + b[0]
+        return
+    # single output: CERT_BLOCK rows' margins, then (log loss) their
+    # exp(-|z|) and 1 / (1 + exp(-|z|)) in one vectorised loop, then each
+    # row's terms in order
+    ii0 = start
+    while ii0 < end:
+        nb = end - ii0 if end - ii0 < CERT_BLOCK else CERT_BLOCK
+        for jb in range(nb):
+            i = ii0 + jb if rows == NULL else rows[ii0 + jb]
+            nnz = _row(data, ind, indptr, p, i, &x, &ix)
+            zb[jb] = _rdot_d(x, ix, nnz, W) + b[0]
         if loss == DESCEND_LOSS_LOG:
-            grp = 1 if y[i] < 0.5 else 0
-            value = descend_log_loss_split(z, y[i], &d, &one_plus_e)
-            if wi == 1.0:
-                blocks[grp].product *= one_plus_e
-                blocks[grp].count += 1
-                if blocks[grp].count == DESCEND_LOG_BLOCK:
-                    L[grp] += log(blocks[grp].product)
-                    blocks[grp].product = 1.0
-                    blocks[grp].count = 0
+            descend_log_loss_parts(zb, eb, ib, nb)
+        for jb in range(nb):
+            i = ii0 + jb if rows == NULL else rows[ii0 + jb]
+            nnz = _row(data, ind, indptr, p, i, &x, &ix)
+            wi = sw[i]
+            z = zb[jb]
+            if loss == DESCEND_LOSS_LOG:
+                grp = 1 if y[i] < 0.5 else 0
+                value = descend_log_loss_split_e(z, y[i], eb[jb], ib[jb], &d, &one_plus_e)
+                if wi == 1.0:
+                    blocks[grp].product *= one_plus_e
+                    blocks[grp].count += 1
+                    if blocks[grp].count == DESCEND_LOG_BLOCK:
+                        L[grp] += log(blocks[grp].product)
+                        blocks[grp].product = 1.0
+                        blocks[grp].count = 0
+                else:
+                    value += log(one_plus_e)
             else:
-                value += log(one_plus_e)
-        else:
-            value = descend_loss(loss, z, y[i], epsilon, &d)
-            grp = 1 if d > 0.0 else 0
-        d *= wi
-        L[grp] += wi * value
-        T[grp] += d * z
-        off = grp * blk
-        _racc(g + off, d, x, ix, nnz)
-        g[off + k * p] += d
+                value = descend_loss(loss, z, y[i], epsilon, &d)
+                grp = 1 if d > 0.0 else 0
+            d *= wi
+            L[grp] += wi * value
+            T[grp] += d * z
+            off = grp * blk
+            _racc(g + off, d, x, ix, nnz)
+            g[off + k * p] += d
+        ii0 += nb
     L[0] += _flush(&blocks[0])
     L[1] += _flush(&blocks[1])
 
