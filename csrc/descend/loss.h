@@ -201,6 +201,12 @@ static inline double descend_loss(int kind, double z, double y, double eps, doub
  * certificate (_newton.py); NAN for the others.  Both satisfy
  * |loss'''| <= c loss'' with c = 1 (log loss: self-concordant) and c = 0
  * (squared loss). */
+/* The log loss's second derivative sigmoid(z) sigmoid(-z) from e = exp(-|z|). */
+static inline double descend_log_curvature_e(double e)
+{
+    return e / ((1.0 + e) * (1.0 + e));
+}
+
 static inline double descend_loss_curvature(int kind, double z)
 {
     double e;
@@ -208,9 +214,25 @@ static inline double descend_loss_curvature(int kind, double z)
     case DESCEND_LOSS_SQUARED: return 1.0;
     case DESCEND_LOSS_LOG:
         e = exp(-fabs(z));
-        return e / ((1.0 + e) * (1.0 + e));
+        return descend_log_curvature_e(e);
     default: return NAN;
     }
+}
+
+/* descend_loss_curvature of n margins, in place (z[i] becomes loss''(z[i])):
+ * the log loss's exp vectorised (descend_exp_nonpositive), for the rows
+ * of a group of the Hessian's Gram matrix. */
+static inline void descend_loss_curvatures(int kind, double *z, ptrdiff_t n)
+{
+    ptrdiff_t i;
+    if (kind == DESCEND_LOSS_LOG) {
+        _Pragma("omp simd")
+        for (i = 0; i < n; i++)
+            z[i] = descend_log_curvature_e(descend_exp_nonpositive(-fabs(z[i])));
+        return;
+    }
+    for (i = 0; i < n; i++)
+        z[i] = descend_loss_curvature(kind, z[i]);
 }
 
 /* Multinomial cross-entropy of K logits z (overwritten with the derivative

@@ -39,6 +39,7 @@ cdef extern from "descend/loss.h" nogil:
                                     double *one_plus_e)
     double descend_exp_nonpositive(double a)
     void descend_log_loss_parts(const double *z, double *e, double *inv, Py_ssize_t n)
+    void descend_loss_curvatures(int kind, double *z, Py_ssize_t n)
     double descend_multinomial_loss(double *z, int k, int y)
     double descend_loss_curvature(int kind, double z)
     int DESCEND_LOG_BLOCK

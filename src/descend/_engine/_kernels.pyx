@@ -479,11 +479,19 @@ def curvature_gram(const floating[:, ::1] X, const int64_t[::1] rows, Py_ssize_t
             ce = (n * (c + 1)) // n_chunks
             r = cs
             while r < ce:
+                # the group's margins, their curvatures (one vectorised loop),
+                # then the rows' weights (0 past the chunk's end)
                 for g in range(GRAM_GROUP):
-                    i = _group_row(&X[0, 0], p, index, stride, r + g, ce, &mu[0],
-                                   &inv_sigma[0], intercept, d, buf + g * d)
-                    wgt[g] = 0.0 if i < 0 else sw[i] * descend_loss_curvature(
-                        loss, descend_dot_f64(buf + g * d, &z[0], d))
+                    _group_row(&X[0, 0], p, index, stride, r + g, ce, &mu[0],
+                               &inv_sigma[0], intercept, d, buf + g * d)
+                    wgt[g] = descend_dot_f64(buf + g * d, &z[0], d)
+                descend_loss_curvatures(loss, wgt, GRAM_GROUP)
+                for g in range(GRAM_GROUP):
+                    if r + g < ce:
+                        i = (r + g) * stride if index == NULL else index[r + g]
+                        wgt[g] = sw[i] * wgt[g]
+                    else:
+                        wgt[g] = 0.0
                 descend_gram_group8(acc, buf, wgt, d)
                 r = r + GRAM_GROUP
         for j in range(d):
