@@ -341,7 +341,8 @@ def run(args):
         exact, model = best_descend_trace(
             args.repeats, "descend.dask exact", lambda cb: ddk.LogisticRegression(
                 alpha=ALPHA, tol=1e-6, callback=cb), Xd, yd,
-            f"L-BFGS over exact passes, tol=1e-6 (certified), best of {args.repeats}")
+            f"Newton (the in-memory default) over exact passes, tol=1e-6 (certified), "
+            f"best of {args.repeats}")
         traces.append(exact)
         traces.append(local_sgd_trace(Xd, yd, QUICK_LOCAL_EPOCHS if args.quick
                                       else LOCAL_EPOCHS, budget))

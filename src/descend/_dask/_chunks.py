@@ -232,6 +232,79 @@ def certificate_pass(chunk, index, coefficients):
     return _timed(chunk, compute)
 
 
+@dataclass
+class SumsAndGram:
+    """A chunk's part of a Newton round: the certificate pass's Sums (None
+    in a round without a pass), the unnormalised Gram matrix of the
+    Hessian's rows (every stride-th row of each chunk: sum sw loss'' x x')
+    and their weight."""
+
+    sums: object
+    gram: np.ndarray
+    weight: float
+
+    def __add__(self, other):
+        sums = None if self.sums is None else self.sums + other.sums
+        return SumsAndGram(sums, self.gram + other.gram, self.weight + other.weight)
+
+
+def newton_pass(chunk, index, coefficients, design, stride, with_pass=True):
+    """Problem ``index``'s Newton round over this chunk: the certificate
+    Sums at the raw model ``coefficients`` = (W, b) (``with_pass``) and, in
+    the same task, the Hessian's Gram matrix at the Objective's point:
+    ``design`` = (z, mu, inv_sigma, intercept), the design rows being
+    [(x - mu) inv_sigma, 1] (kernels.curvature_gram, as in memory)."""
+    def compute():
+        problem = chunk.problems[index]
+        X, sw = problem.X, problem.sample_weight
+        sums = None
+        if with_pass:
+            W, b = coefficients
+            sums, chunk.work[index] = pass_sums(
+                X, problem.y, sw, W, b, problem.loss, problem.epsilon,
+                chunk.settings.n_threads, work=chunk.work.get(index))
+        z, mu, inv_sigma, intercept = design
+        d = len(z)
+        n = len(range(0, X.shape[0], stride))
+        gram = np.zeros((d, d))
+        if n:
+            work = np.empty((1, d * d + kernels.GRAM_ROWS * (d + 1)))
+            kernels.curvature_gram(X, np.empty(0, dtype=np.int64), n, stride, sw, mu,
+                                   inv_sigma, intercept, z, problem.loss, gram, work, 1)
+        weight = float(sw[::stride].sum(dtype=np.float64))
+        return SumsAndGram(sums, gram, weight)
+
+    return _timed(chunk, compute)
+
+
+@dataclass
+class Largest:
+    """A maximum as a round's Part value (Parts add their values)."""
+
+    value: float
+
+    def __add__(self, other):
+        return Largest(max(self.value, other.value))
+
+
+def row_quadratic_max(chunk, index, design, stride, upper):
+    """max over this chunk's Hessian rows (every stride-th) of |x @ upper|^2
+    (kernels.max_row_quadratic; ``design`` as in newton_pass)."""
+    def compute():
+        X = chunk.problems[index].X
+        _, mu, inv_sigma, intercept = design
+        n = len(range(0, X.shape[0], stride))
+        if not n:
+            return Largest(0.0)
+        d = len(mu) + (1 if intercept else 0)
+        work = np.empty((1, 2 * kernels.QUAD_ROWS * d + 1))
+        return Largest(float(kernels.max_row_quadratic(
+            X, np.empty(0, dtype=np.int64), n, stride, mu, inv_sigma, intercept, upper,
+            work, 1)))
+
+    return _timed(chunk, compute)
+
+
 # ---- local epochs (mode "local_sgd")
 
 @dataclass

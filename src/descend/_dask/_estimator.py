@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
-from .. import _solver
+from .. import _newton, _solver
 from .._classes import check_partial_fit_classes, partial_fit_labels
 from .._params import store_parameters
 from .._problem import warn_not_converged
@@ -47,9 +47,11 @@ DASK_PARAMETER_DOCS = """mode : {"exact", "local_sgd"}, default="exact"
     "exact": data-parallel full batch. Every iteration each chunk computes
     its loss, gradient and certificate sums with descend's fused kernel
     where it lives; the sums are tree-reduced on the workers and the
-    client takes the step of the in-memory full-batch method (L-BFGS, or
-    OWL-QN with L1; ``optimizer="agd"`` or ``learning_rate="line_search"``
-    choose those). The result is the in-memory fit's, with the same
+    client takes the step of the in-memory full-batch method (Newton's
+    method where "auto" picks it in memory, the Gram matrix of its
+    Hessian's rows coming back in the same round; else L-BFGS, or OWL-QN
+    with L1; ``optimizer="agd"`` or ``learning_rate="line_search"`` choose
+    those). The result is the in-memory fit's optimum, with the same
     certificate; ``batch_size`` and stochastic optimizers are not used.
     "local_sgd": each chunk runs ``average_every`` epochs of the
     estimator's own optimizer, batch size and schedule on its rows, then
@@ -197,7 +199,8 @@ class DaskMixin:
             session = Session(client, prepare_chunks(client, data, template, partial), stop,
                               self.round_timeout)
             try:
-                return self._train(session, settings, mode, start, partial, from_zero)
+                return self._train(session, settings, mode, start, partial, from_zero,
+                                   _stub(data))
             finally:
                 session.close()
 
@@ -222,10 +225,11 @@ class DaskMixin:
             warn_not_converged(self.history_, settings, stacklevel=5)
         return self
 
-    def _train(self, session, settings, mode, start, partial, from_zero):
+    def _train(self, session, settings, mode, start, partial, from_zero, stub):
         """The setup round, then the mode; returns (results, Rounds,
         LocalState or None, stop reason, the exception that stopped it).  ``from_zero``: the fit starts
-        from the all-zero model (the setup round makes its first pass)."""
+        from the all-zero model (the setup round makes its first pass); ``stub``: a
+        row of the data's storage (the method's choice reads it)."""
         setup_recorder = Recorder(settings, problem=-1)
         fit_start = setup_recorder.start
         with_columns = mode == "exact" or (settings.scale_features and not (
@@ -243,7 +247,7 @@ class DaskMixin:
         initial = start(recorders, [n_outputs for _, n_outputs in specs])
         if mode == "exact":
             results, reasons, errors = self._exact(session, settings, specs, total,
-                                                   initial, recorders, first_sums)
+                                                   initial, recorders, first_sums, stub)
             state, reason = None, _first_reason(reasons)
             error = next((e for e in errors if e is not None), None)
         else:
@@ -261,17 +265,18 @@ class DaskMixin:
             state.histories = [r.history for r in recorders]
         return results, _merge_rounds([setup_recorder, *recorders]), state, reason, error
 
-    def _exact(self, session, settings, specs, moments_, initial, recorders, first_sums):
+    def _exact(self, session, settings, specs, moments_, initial, recorders, first_sums,
+               stub):
         """Mode "exact" for each problem (one-vs-rest classes at once, in
         client threads)."""
-        method = _exact_method(settings)
-        exact_settings = dataclasses.replace(
-            settings, batch_size=None,
-            optimizer=settings.optimizer if method in ("lbfgs", "agd") else "sgd")
         coefs, intercepts = initial
 
         def one(c):
             loss, n_outputs = specs[c]
+            method = _exact_method(settings, stub, loss, n_outputs, moments_[c].rows)
+            exact_settings = dataclasses.replace(
+                settings, batch_size=None,
+                optimizer=method if method in ("lbfgs", "agd", "newton") else "sgd")
             return _exact.solve(session, c, exact_settings, method, loss, n_outputs,
                                 moments_[c], coefs[c], intercepts[c], recorders[c],
                                 first_sums[c])
@@ -370,16 +375,26 @@ def _check_local(settings, name):
             f"which runs {method!r} over the whole data set.")
 
 
-def _exact_method(settings):
+def _exact_method(settings, stub, loss, n_outputs, n_rows):
     """The in-memory full-batch method mode "exact" runs: line_search when
-    asked for, lbfgs or agd when asked for, else lbfgs."""
+    asked for, newton, lbfgs or agd when asked for; else what the
+    in-memory "auto" picks for data of this storage and shape (Newton's
+    method on dense L2-penalised single-output data, else lbfgs).
+    ``stub``: a row of the data's storage."""
     if settings.learning_rate == "line_search":
         return "line_search"
     if settings.optimizer == "newton":
-        raise ValueError(
-            "optimizer='newton' reads rows of its Hessian from X in memory; "
-            "mode='exact' on Dask collections runs 'lbfgs' (the default) or 'agd'.")
-    return settings.optimizer if settings.optimizer in ("lbfgs", "agd") else "lbfgs"
+        obstacle = _newton.obstacle(stub, loss, n_outputs, settings)
+        if obstacle is not None:
+            raise ValueError(f"optimizer='newton' cannot fit this problem: {obstacle}. "
+                             f"Use optimizer='lbfgs' (or 'auto').")
+        return "newton"
+    if settings.optimizer in ("lbfgs", "agd"):
+        if settings.newton_auto and _newton.preferred(stub, n_rows, loss, n_outputs,
+                                                      settings):
+            return "newton"
+        return settings.optimizer
+    return "lbfgs"
 
 
 def _first_reason(reasons):
