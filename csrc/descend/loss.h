@@ -55,7 +55,7 @@ static inline double descend_log_loss_split(double z, double y, double *dloss,
     return descend_log_loss_split_e(z, y, e, 1.0 / (1.0 + e), dloss, one_plus_e);
 }
 
-/* exp(a) for a <= 0, within ~1 ulp of libm's (tests/test_engine.py), with
+/* exp(a) for a <= 0, within 1 ulp of libm's (tests/test_certificate.py), with
  * no branch and no call, so that a loop over it vectorises: a = n ln2 + r,
  * |r| <= ln2 / 2 (n rounded by the 1.5 * 2^52 shift, ln2 in two parts),
  * exp(r) by its Taylor polynomial of degree 13 (truncation < 1e-17
@@ -196,17 +196,17 @@ static inline double descend_loss(int kind, double z, double y, double eps, doub
 #undef DESCEND_LOSS_CASE
 }
 
-/* d^2 loss / dz^2 of the single-output losses that are twice
- * differentiable everywhere, for Newton's method and the curvature
- * certificate (_newton.py); NAN for the others.  Both satisfy
- * |loss'''| <= c loss'' with c = 1 (log loss: self-concordant) and c = 0
- * (squared loss). */
 /* The log loss's second derivative sigmoid(z) sigmoid(-z) from e = exp(-|z|). */
 static inline double descend_log_curvature_e(double e)
 {
     return e / ((1.0 + e) * (1.0 + e));
 }
 
+/* d^2 loss / dz^2 of the single-output losses that are twice
+ * differentiable everywhere, for Newton's method and the curvature
+ * certificate (_newton.py); NAN for the others.  Both satisfy
+ * |loss'''| <= c loss'' with c = 1 (log loss: self-concordant) and c = 0
+ * (squared loss). */
 static inline double descend_loss_curvature(int kind, double z)
 {
     double e;

@@ -13,7 +13,7 @@ from sklearn.utils.validation import check_is_fitted
 
 from . import _multi, _solver
 from ._fitstate import FitState
-from ._inputs import check_squares, validate_X
+from ._inputs import PLAIN_TYPES, check_squares, validate_X
 from ._params import CONSTRAINTS
 from ._typing import FLOAT_DTYPES, MatrixLike
 from ._validation import check_parameters, resolve_n_threads
@@ -383,7 +383,7 @@ def _plain_labels(y, model):
     ``type_of_target`` calls binary or multiclass), against numeric
     ``classes_``."""
     classes = getattr(model, "classes_", None)
-    if type(y) not in (np.ndarray, np.memmap) or y.ndim != 1 or classes is None \
+    if type(y) not in PLAIN_TYPES or y.ndim != 1 or classes is None \
             or classes.dtype.kind not in "biuf":
         return False
     if y.dtype.kind in "biu":

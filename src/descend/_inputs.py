@@ -115,7 +115,7 @@ MIN_SQUARED_SUM = 1.0 / MAX_SQUARED_SUM
 
 
 #: the array types of the plain path (``_plain``)
-_PLAIN_TYPES = (np.ndarray, np.memmap)
+PLAIN_TYPES = (np.ndarray, np.memmap)
 
 
 def _plain(estimator, X, dtype, reset):
@@ -128,7 +128,7 @@ def _plain(estimator, X, dtype, reset):
     entry points, ~8 ms).  A ``np.memmap`` counts as plain: joblib hands a
     grid search's workers X as one when it is over 1 MB.  Anything else
     takes scikit-learn's path, whose messages stay the ones users see."""
-    if not (type(X) in _PLAIN_TYPES and X.ndim == 2 and X.flags.c_contiguous
+    if not (type(X) in PLAIN_TYPES and X.ndim == 2 and X.flags.c_contiguous
             and X.shape[0] >= 1 and X.shape[1] >= 1):
         return False
     if X.dtype not in (dtype if isinstance(dtype, (tuple, list)) else (dtype,)):
@@ -176,7 +176,7 @@ def validate_X_y(estimator, X, y, *, reset, dtype=FLOAT_DTYPES, y_numeric=False,
     (scale_features), for a magnitude it can square: one more pass over X.
     (With a given step size, such X ends in the kernels' DivergenceError,
     in scikit-learn's words.)"""
-    plain = (_plain(estimator, X, dtype, reset) and type(y) in _PLAIN_TYPES
+    plain = (_plain(estimator, X, dtype, reset) and type(y) in PLAIN_TYPES
              and y.ndim == 1 and len(y) == X.shape[0] and y.dtype.kind in "biuf"
              and (y.dtype.kind != "f" or np.isfinite(y).all()))
     if not plain:

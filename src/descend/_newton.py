@@ -164,24 +164,29 @@ class Curvature:
             self.stride = 0
             picked_sw = sw[self.rows]
         self.sw = sw
-        self.mu = np.ascontiguousarray(obj.std.mu, dtype=np.float64)
-        self.inv_sigma = np.ascontiguousarray(obj.std.inv_sigma, dtype=np.float64)
-        self.intercept = bool(obj.fit_intercept)
-        self.total = obj.sw_sum
+        self._model(obj, problem.loss)
         self.scale = obj.sw_sum / max(float(picked_sw.sum(dtype=np.float64)), 1e-300)
-        self.loss = problem.loss
-        self.c = loss_by_code(problem.loss).concordance
-        penalty = np.zeros(d)
-        penalty[:obj.p] = obj.l2 * obj.q ** 2
-        self.penalty = penalty
-        self.penalised = bool(np.any(penalty > 0))
-        self.d, self.p = d, obj.p
-        self.tol = obj.settings.tol
         n_chunks = int(min(MAX_CHUNKS, max(1, self.n // GRAM_CHUNK_ROWS)))
         self.threads = threads_for(n_threads, self.n * d * d // GRAM_WORK_SHARE)
         self._work = np.empty((n_chunks, d * d + kernels.GRAM_ROWS * (d + 1)))
         self._norm_work = np.empty((n_chunks, 2 * kernels.QUAD_ROWS * d + 1))
         self._A = self._anchor = None
+
+    def _model(self, obj, loss):
+        """What the Objective ``obj`` and the loss fix: d, p, the design
+        rows' centring and scaling, the weight total, the loss and its
+        concordance c, the penalty's diagonal P, tol."""
+        self.d, self.p = coefficients(obj.p, obj.fit_intercept), obj.p
+        self.mu = np.ascontiguousarray(obj.std.mu, dtype=np.float64)
+        self.inv_sigma = np.ascontiguousarray(obj.std.inv_sigma, dtype=np.float64)
+        self.intercept = bool(obj.fit_intercept)
+        self.total = obj.sw_sum
+        self.loss = loss
+        self.c = loss_by_code(loss).concordance
+        self.penalty = np.zeros(self.d)
+        self.penalty[:obj.p] = obj.l2 * obj.q ** 2
+        self.penalised = bool(np.any(self.penalty > 0))
+        self.tol = obj.settings.tol
 
     def _z(self, z):
         """z of the Objective (K = 1: coefficients, then the intercept when

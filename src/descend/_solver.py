@@ -211,18 +211,26 @@ def full_batch_method(settings, full_batch, problem=None, n_rows=None):
     if full_batch and settings.optimizer in FULL_BATCH_METHODS:
         if problem is None:
             return settings.optimizer
-        if settings.optimizer == "newton":
-            why = _newton.obstacle(problem.X, problem.loss, problem.n_outputs, settings)
-            if why is not None:
-                raise ValueError(f"optimizer='newton' cannot fit this problem: {why}. "
-                                 f"Use optimizer='lbfgs' (or 'auto').")
-        if settings.optimizer == "lbfgs" and settings.newton_auto and _newton.preferred(
-                problem.X, n_rows, problem.loss, problem.n_outputs, settings):
-            return "newton"
-        return settings.optimizer
+        return chosen_method(settings, problem.X, problem.loss, problem.n_outputs, n_rows)
     if settings.learning_rate == "line_search":
         return "line_search"
     return None
+
+
+def chosen_method(settings, X, loss, n_outputs, n_rows):
+    """settings.optimizer (one of FULL_BATCH_METHODS) for this problem:
+    Newton where "auto" applies and it pays, an error where "newton" was
+    asked for and cannot fit.  ``X`` is read for its storage and width
+    only (a one-row stub will do)."""
+    if settings.optimizer == "newton":
+        why = _newton.obstacle(X, loss, n_outputs, settings)
+        if why is not None:
+            raise ValueError(f"optimizer='newton' cannot fit this problem: {why}. "
+                             f"Use optimizer='lbfgs' (or 'auto').")
+    if settings.optimizer == "lbfgs" and settings.newton_auto and _newton.preferred(
+            X, n_rows, loss, n_outputs, settings):
+        return "newton"
+    return settings.optimizer
 
 
 #: the stop reason of a full-batch fit whose starting point overflows

@@ -21,7 +21,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.utils.validation import validate_data
 
-from .. import _newton, _solver
+from .. import _solver
 from .._classes import check_partial_fit_classes, partial_fit_labels
 from .._params import store_parameters
 from .._problem import warn_not_converged
@@ -276,7 +276,7 @@ class DaskMixin:
             method = _exact_method(settings, stub, loss, n_outputs, moments_[c].rows)
             exact_settings = dataclasses.replace(
                 settings, batch_size=None,
-                optimizer=method if method in ("lbfgs", "agd", "newton") else "sgd")
+                optimizer=method if method in _solver.FULL_BATCH_METHODS else "sgd")
             return _exact.solve(session, c, exact_settings, method, loss, n_outputs,
                                 moments_[c], coefs[c], intercepts[c], recorders[c],
                                 first_sums[c])
@@ -383,17 +383,8 @@ def _exact_method(settings, stub, loss, n_outputs, n_rows):
     ``stub``: a row of the data's storage."""
     if settings.learning_rate == "line_search":
         return "line_search"
-    if settings.optimizer == "newton":
-        obstacle = _newton.obstacle(stub, loss, n_outputs, settings)
-        if obstacle is not None:
-            raise ValueError(f"optimizer='newton' cannot fit this problem: {obstacle}. "
-                             f"Use optimizer='lbfgs' (or 'auto').")
-        return "newton"
-    if settings.optimizer in ("lbfgs", "agd"):
-        if settings.newton_auto and _newton.preferred(stub, n_rows, loss, n_outputs,
-                                                      settings):
-            return "newton"
-        return settings.optimizer
+    if settings.optimizer in _solver.FULL_BATCH_METHODS:
+        return _solver.chosen_method(settings, stub, loss, n_outputs, n_rows)
     return "lbfgs"
 
 

@@ -44,11 +44,13 @@ def scaling_of(moments, n_features, enabled=True):
 
 
 def objective(session, index, settings, loss, n_outputs, n_features, moments, recorder,
-              precondition, at_zero=None):
+              precondition, at_zero=None, newton=None):
     """The Objective of problem ``index`` over the cluster's chunks.  z is
     standardised as in memory: by the problem's own scaling with
     scale_features, else by a preconditioner (or not at all).  ``at_zero``:
-    the Sums of a pass at the all-zero model already made (used once)."""
+    the Sums of a pass at the all-zero model already made (used once).
+    ``newton``: a one-item list a ClusterCurvature puts itself in, after
+    which every pass is its round (the pass and the Gram matrix at once)."""
     if settings.scale_features or not precondition:
         std = scaling_of(moments, n_features, settings.scale_features)
     else:
@@ -56,7 +58,7 @@ def objective(session, index, settings, loss, n_outputs, n_features, moments, re
                                         loss_by_code(loss).curvature)
 
     prefetched = [at_zero]
-    curvature = [None]  # Newton's ClusterCurvature, set once the Objective exists
+    curvature = newton if newton is not None else [None]
 
     def sums(W, b):
         if prefetched[0] is not None and not (W.any() or b.any()):
@@ -68,9 +70,7 @@ def objective(session, index, settings, loss, n_outputs, n_features, moments, re
         recorder.round(stats, PASS)
         return total
 
-    obj = _fullbatch.Objective(settings, n_outputs, n_features, moments.weight, std, sums)
-    obj.curvature_slot = curvature
-    return obj
+    return _fullbatch.Objective(settings, n_outputs, n_features, moments.weight, std, sums)
 
 
 class ClusterCurvature(_newton.Curvature):
@@ -78,25 +78,13 @@ class ClusterCurvature(_newton.Curvature):
     certified test are its own) from the chunks' Gram matrices, each
     computed in the round of the pass at the same point."""
 
-    def __init__(self, obj, session, index, loss, moments, recorder):
-        d = _newton.coefficients(obj.p, obj.fit_intercept)
-        self.d, self.p = d, obj.p
-        self.intercept = bool(obj.fit_intercept)
-        self.mu = np.ascontiguousarray(obj.std.mu, dtype=np.float64)
-        self.inv_sigma = np.ascontiguousarray(obj.std.inv_sigma, dtype=np.float64)
-        self.total = obj.sw_sum
-        self.loss = loss
-        self.c = loss_by_code(loss).concordance
-        penalty = np.zeros(d)
-        penalty[:obj.p] = obj.l2 * obj.q ** 2
-        self.penalty = penalty
-        self.penalised = bool(np.any(penalty > 0))
-        self.tol = obj.settings.tol
-        self.stride = max(1, moments.rows // _newton.hessian_rows(moments.rows, d))
+    def __init__(self, obj, session, index, loss, moments, recorder, slot):
+        self._model(obj, loss)
+        self.stride = max(1, moments.rows // _newton.hessian_rows(moments.rows, self.d))
         self.scale = 1.0
         self.session, self.index, self.recorder, self.std = session, index, recorder, obj.std
         self._last = None  # (z, A, scale) of the last round's Gram matrix
-        obj.curvature_slot[0] = self
+        slot[0] = self  # the Objective's passes bring back the Gram matrix from now on
 
     def _round(self, W, b, z, with_pass):
         total, stats = self.session.round(
@@ -162,8 +150,9 @@ def solve(session, index, settings, method, loss, n_outputs, moments, coef, inte
     point's coefficients (reason "interrupted" or "failed").
     ``at_zero``: the Sums of the setup round's pass at the all-zero model."""
     n_features = coef.shape[1]
+    newton = [None]
     obj = objective(session, index, settings, loss, n_outputs, n_features, moments,
-                    recorder, method in PRECONDITIONED, at_zero)
+                    recorder, method in PRECONDITIONED, at_zero, newton)
     steps = None
     fit_scaling = scaling_of(moments, n_features, settings.scale_features)
     monitor = Monitor(settings, loss, n_outputs, n_features)
@@ -201,8 +190,8 @@ def solve(session, index, settings, method, loss, n_outputs, moments, coef, inte
             state["certified"] = True
         else:
             if method == "newton":
-                steps = _newton.newton_steps(
-                    obj, first, ClusterCurvature(obj, session, index, loss, moments, recorder))
+                steps = _newton.newton_steps(obj, first, ClusterCurvature(
+                    obj, session, index, loss, moments, recorder, newton))
             _, reason = _fullbatch.minimize(obj, first, method, settings.max_iter,
                                             on_iteration, eta0=eta0, steps=steps)
     except STOPS as exc:

@@ -37,7 +37,6 @@ cdef extern from "descend/loss.h" nogil:
     double descend_log_loss_split(double z, double y, double *dloss, double *one_plus_e)
     double descend_log_loss_split_e(double z, double y, double e, double inv, double *dloss,
                                     double *one_plus_e)
-    double descend_exp_nonpositive(double a)
     void descend_log_loss_parts(const double *z, double *e, double *inv, Py_ssize_t n)
     void descend_loss_curvatures(int kind, double *z, Py_ssize_t n)
     double descend_multinomial_loss(double *z, int k, int y)
